@@ -1,0 +1,1 @@
+"""The avatar 3DMM (ICT Face Model Light), landmark correspondence and fitting."""
