@@ -1,0 +1,1 @@
+"""Subcommands of the `realtime-mask` CLI, one module each."""
