@@ -1,0 +1,52 @@
+"""`realtime-mask mask` on real files, as a user runs it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+
+from realtime_mask.media import probe_video, read_image, read_video
+from realtime_mask.params import read_jsonl
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "realtime_mask", *map(str, args)],
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_video_keeps_frame_count_and_rate(videos_dir, tmp_path):
+    src = videos_dir / "grid_bbaf2n.mpg"
+    out, params = tmp_path / "out.mp4", tmp_path / "p.jsonl"
+    r = run_cli("mask", src, "-o", out, "--params", params, "--size", "320x240")
+    assert r.returncode == 0, r.stderr
+    n_in = sum(1 for _ in read_video(src))
+    assert sum(1 for _ in read_video(out)) == n_in == len(list(read_jsonl(params)))
+    assert probe_video(out).frame_rate == probe_video(src).frame_rate
+    assert (probe_video(out).width, probe_video(out).height) == (320, 240)
+    assert "without a face" in r.stderr
+
+
+def test_image_is_masked(faces_dir, tmp_path):
+    src = sorted((faces_dir / "fr_obama").glob("*.jpg"))[0]
+    out = tmp_path / "masked.png"
+    r = run_cli("mask", src, "-o", out, "--params", tmp_path / "p.jsonl")
+    assert r.returncode == 0, r.stderr
+    img = read_image(out)
+    assert img.shape == (480, 640, 3)
+    (p,) = read_jsonl(tmp_path / "p.jsonl")
+    assert p.face_present
+
+
+def test_unreadable_and_empty_inputs_exit_2(tmp_path):
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"not a video at all" * 10)
+    empty = tmp_path / "empty.png"
+    empty.write_bytes(b"")
+    for src in (junk, empty, tmp_path / "missing.mov"):
+        r = run_cli("mask", src, "-o", tmp_path / "o.mp4")
+        assert r.returncode == 2, (src, r.stderr)
+        assert "error" in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    r = run_cli("mask", junk, "-o", tmp_path / "o.mp4", "--size", "abc")
+    assert r.returncode == 2 and "--size" in r.stderr
