@@ -1,0 +1,139 @@
+"""Eyelid measurements: MRD1/MRD2, palpebral fissure, eye closure and blinks.
+
+An eye counts as closed when its fissure falls below a fraction of its own open
+fissure (the 80th percentile over the clip), so a ptotic eye with a narrow but
+steady fissure is not mistaken for a closed one. A blink is a short closure of
+every eye that is seen at that moment (one eye only is a wink, not a blink).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .track import SIDES, EyeTrack, ParamsTrack
+from .units import radii_to_mm
+
+CLOSED_FRACTION = 0.35      # fissure below this share of the open fissure = closed
+MIN_OPEN_FISSURE = 0.3      # iris radii; below this the eye never counts as open
+MAX_BLINK_S = 1.0           # longer closures are "eyes closed", not blinks
+MERGE_GAP_S = 0.07          # closures separated by one or two frames are one blink
+BLINK_GUARD_S = 0.1         # frames this close to a blink are left out of lid levels
+PRIMARY_PITCH_DEG = 10.0    # MRD is defined in primary gaze
+
+
+@dataclass
+class Blink:
+    start: float
+    end: float
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+
+@dataclass
+class EyeLids:
+    side: str
+    mrd1_mm: float
+    mrd2_mm: float
+    fissure_mm: float
+    confidence: float
+    open_frames: int
+
+
+@dataclass
+class LidReport:
+    right: EyeLids
+    left: EyeLids
+    blinks: list[Blink] = field(default_factory=list)
+    blink_rate_per_min: float = float("nan")
+    blink_confidence: float = 0.0
+    long_closures: list[Blink] = field(default_factory=list)
+
+    def eye(self, side: str) -> EyeLids:
+        return self.right if side == "right" else self.left
+
+
+def eye_closed(eye: EyeTrack) -> np.ndarray:
+    """Per frame: True closed, False open; unknown frames are False (see eye.known)."""
+    fissure = eye.fissure
+    ok = np.isfinite(fissure)
+    if not ok.any():
+        return np.zeros(fissure.shape, bool)
+    open_level = max(float(np.percentile(fissure[ok], 80)), MIN_OPEN_FISSURE)
+    closed = np.zeros(fissure.shape, bool)
+    closed[ok] = fissure[ok] < CLOSED_FRACTION * open_level
+    return closed
+
+
+def closure_frames(track: ParamsTrack) -> np.ndarray:
+    """Frames where every eye that is seen is closed (and at least one is seen)."""
+    seen = np.zeros(len(track), bool)
+    all_closed = np.ones(len(track), bool)
+    for side in SIDES:
+        eye = track.eye(side)
+        known = np.isfinite(eye.fissure)
+        seen |= known
+        all_closed &= eye_closed(eye) | ~known
+    return seen & all_closed
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """[start, end) index runs of True."""
+    padded = np.concatenate([[False], mask, [False]]).astype(np.int8)
+    edges = np.flatnonzero(np.diff(padded))
+    return list(zip(edges[0::2], edges[1::2]))
+
+
+def find_closures(track: ParamsTrack) -> list[Blink]:
+    closed = closure_frames(track)
+    dt = track.frame_interval
+    spans: list[list[float]] = []
+    for a, b in _runs(closed):
+        start, end = track.t[a], track.t[b - 1] + dt
+        if spans and start - spans[-1][1] <= MERGE_GAP_S + 1e-9:
+            spans[-1][1] = end
+        else:
+            spans.append([start, end])
+    return [Blink(float(s), float(e)) for s, e in spans]
+
+
+def _eye_lids(track: ParamsTrack, side: str, near_blink: np.ndarray) -> EyeLids:
+    eye = track.eye(side)
+    usable = np.isfinite(eye.upper) & np.isfinite(eye.lower) & ~eye_closed(eye) & ~near_blink
+    primary = usable & (np.abs(np.nan_to_num(eye.pitch, nan=99.0)) <= PRIMARY_PITCH_DEG)
+    # Primary gaze when there is enough of it; otherwise every open frame.
+    chosen = primary if primary.sum() >= max(5, 0.2 * usable.sum()) else usable
+    n = int(chosen.sum())
+    if n == 0:
+        nan = float("nan")
+        return EyeLids(side, nan, nan, nan, 0.0, 0)
+    upper = radii_to_mm(eye.upper[chosen])
+    lower = radii_to_mm(eye.lower[chosen])
+    mrd1, mrd2 = float(np.median(upper)), float(np.median(lower))
+    spread = float(np.median(np.abs(upper - mrd1)))
+    coverage = min(1.0, n / max(1.0, 0.5 * len(track)))
+    confidence = coverage * float(np.exp(-spread / 1.0)) * min(1.0, n / 15.0)
+    return EyeLids(side, mrd1, mrd2, mrd1 + mrd2, round(confidence, 3), n)
+
+
+def measure_lids(track: ParamsTrack) -> LidReport:
+    closures = find_closures(track)
+    blinks = [c for c in closures if c.duration <= MAX_BLINK_S]
+    long_closures = [c for c in closures if c.duration > MAX_BLINK_S]
+    near_blink = np.zeros(len(track), bool)
+    for c in closures:
+        near_blink |= (track.t >= c.start - BLINK_GUARD_S) & (track.t < c.end + BLINK_GUARD_S)
+    seen_s = float(np.sum(track.present)) * track.frame_interval
+    rate = 60.0 * len(blinks) / seen_s if seen_s >= 1.0 else float("nan")
+    blink_conf = min(1.0, seen_s / 10.0) if seen_s >= 1.0 else 0.0
+    return LidReport(
+        right=_eye_lids(track, "right", near_blink),
+        left=_eye_lids(track, "left", near_blink),
+        blinks=blinks,
+        blink_rate_per_min=rate,
+        blink_confidence=round(blink_conf, 3),
+        long_closures=long_closures,
+    )

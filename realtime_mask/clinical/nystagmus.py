@@ -1,0 +1,197 @@
+"""Nystagmus from the gaze traces: frequency, amplitude, direction, waveform.
+
+Per eye and axis the trace is put on a uniform time grid (short gaps such as
+blinks are bridged, long gaps split it), refixation jumps are taken out, and
+slow drifts (head-turn compensation) are high-passed away; a Welch spectrum
+over 4 s Hann windows then finds the dominant oscillation between 1 and 8 Hz.
+The trace is measured again after subtracting its running mean over whole
+periods of that frequency, which keeps the oscillation unattenuated. Amplitude is peak-to-peak in degrees (the
+clinical convention): from the fundamental for a pendular waveform, from
+cycle-by-cycle extremes for a jerk (sawtooth-like) waveform. The waveform is
+told by the skew of the eye velocity: a jerk has a few fast frames one way and
+many slow ones the other way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.ndimage import uniform_filter1d
+from scipy.signal import butter, sosfiltfilt
+from scipy.stats import skew
+
+from .gaze import gaze_traces
+from .track import ParamsTrack
+
+BAND_HZ = (1.0, 8.0)
+WINDOW_S = 4.0
+MIN_WINDOW_S = 2.0
+STEP_S = 1.0
+DETREND_S = 1.0            # whole periods spanning about this long
+HIGHPASS_HZ = 0.7
+MAX_GAP_S = 0.4
+SACCADE_STEP_DEG = 6.0      # a jump this large between frames is a gaze shift, not nystagmus
+MIN_SNR = 6.0
+MIN_AMPLITUDE_DEG = 0.8     # peak-to-peak of the fundamental
+JERK_SKEW = 1.0
+AXES = ("yaw", "pitch")
+
+
+@dataclass
+class AxisSpectrum:
+    """The dominant oscillation of one eye on one axis."""
+    frequency_hz: float
+    fundamental_p2p_deg: float
+    snr: float
+    windows: int
+    velocity_skew: float
+    cycle_p2p_deg: float
+
+    @property
+    def detected(self) -> bool:
+        return (self.windows > 0 and self.snr >= MIN_SNR
+                and self.fundamental_p2p_deg >= MIN_AMPLITUDE_DEG)
+
+
+@dataclass
+class Nystagmus:
+    present: bool
+    frequency_hz: float
+    amplitude_deg: float        # peak-to-peak
+    direction: str | None       # "horizontal" | "vertical" | "oblique"
+    waveform: str | None        # "pendular" | "jerk"
+    fast_phase: str | None      # jerk only: "left" | "right" | "up" | "down" (patient's)
+    confidence: float
+    per_eye: dict               # {"right": {"yaw": AxisSpectrum, "pitch": ...}, "left": ...}
+
+
+def uniform_segments(t: np.ndarray, x: np.ndarray, fs: float) -> list[np.ndarray]:
+    """Resample the finite samples of x onto a 1/fs grid; gaps over MAX_GAP_S split it."""
+    ok = np.isfinite(x)
+    if ok.sum() < 2:
+        return []
+    tv, xv = t[ok], x[ok]
+    breaks = np.flatnonzero(np.diff(tv) > MAX_GAP_S) + 1
+    segments = []
+    for ts, xs in zip(np.split(tv, breaks), np.split(xv, breaks)):
+        if ts.size < 2:
+            continue
+        grid = np.arange(ts[0], ts[-1] + 0.5 / fs, 1.0 / fs)
+        segments.append(np.interp(grid, ts, xs))
+    return segments
+
+
+def remove_gaze_shifts(x: np.ndarray) -> np.ndarray:
+    """Take out large frame-to-frame jumps (refixations to a new target) so they
+    do not leak into the spectrum; nystagmus beats are smaller than the step."""
+    d = np.diff(x)
+    d[np.abs(d) > SACCADE_STEP_DEG] = 0.0
+    return np.concatenate([[x[0]], x[0] + np.cumsum(d)]) if x.size else x
+
+
+def highpass(x: np.ndarray, fs: float) -> np.ndarray:
+    """Remove slow gaze drifts and head-turn compensation before the peak search."""
+    if x.size < 8:
+        return x - x.mean()
+    sos = butter(2, HIGHPASS_HZ, btype="highpass", fs=fs, output="sos")
+    return sosfiltfilt(sos, x, padlen=min(x.size - 1, 3 * int(fs)))
+
+
+def remove_period_mean(x: np.ndarray, fs: float, f0: float) -> np.ndarray:
+    """Subtract the running mean over whole periods: it cancels any wave of
+    frequency f0 (whatever its shape) and follows linear trends exactly, so
+    what is left is the oscillation itself, unattenuated."""
+    periods = max(1, round(DETREND_S * f0))
+    size = max(2, int(round(periods * fs / f0)))
+    return x - uniform_filter1d(x, size=size, mode="nearest")
+
+
+def axis_spectrum(segments: list[np.ndarray], fs: float) -> AxisSpectrum:
+    nwin = int(round(WINDOW_S * fs))
+    step = max(1, int(round(STEP_S * fs)))
+    windows = []
+    for seg in segments:
+        if seg.size >= nwin:
+            windows += [seg[i:i + nwin] for i in range(0, seg.size - nwin + 1, step)]
+    if not windows:  # short clip: one shorter window per long-enough segment
+        nwin = max((s.size for s in segments), default=0)
+        if nwin < MIN_WINDOW_S * fs:
+            return AxisSpectrum(float("nan"), 0.0, 0.0, 0, 0.0, 0.0)
+        windows = [s for s in segments if s.size == nwin]
+    w = np.hanning(nwin)
+    nfft = 1 << int(np.ceil(np.log2(nwin * 16)))
+    power = np.mean([np.abs(np.fft.rfft((win - win.mean()) * w, nfft)) ** 2
+                     for win in windows], axis=0)
+    freqs = np.fft.rfftfreq(nfft, 1.0 / fs)
+    lo, hi = BAND_HZ[0], min(BAND_HZ[1], 0.45 * fs)
+    band = np.flatnonzero((freqs >= lo) & (freqs <= hi))
+    k = int(band[np.argmax(power[band])])
+    if k in (band[0], band[-1]):  # rising into the band edge: slow drift, not an oscillation
+        return AxisSpectrum(float("nan"), 0.0, 0.0, len(windows), 0.0, 0.0)
+    # Parabolic interpolation of the log-power peak refines the frequency.
+    if 0 < k < len(power) - 1:
+        a, b, c = np.log(power[k - 1:k + 2] + 1e-30)
+        denom = a - 2 * b + c
+        shift = 0.5 * (a - c) / denom if denom != 0 else 0.0
+        peak_power = float(np.exp(b - 0.25 * (a - c) * shift))
+    else:
+        shift, peak_power = 0.0, float(power[k])
+    f0 = float(freqs[k] + shift * (freqs[1] - freqs[0]))
+    # Windows overlap 16x-padded bins: the median of the band is the noise floor.
+    snr = peak_power / max(float(np.median(power[band])), 1e-12)
+    fundamental = 2.0 * np.sqrt(peak_power) / w.sum()  # sinusoid amplitude
+    joined = np.concatenate(segments)
+    velocity = np.diff(joined)
+    vskew = float(skew(velocity)) if velocity.size > 3 and np.std(velocity) > 0 else 0.0
+    period = max(2, int(round(fs / f0))) if f0 > 0 else 2
+    cycles = [c for s in segments for c in
+              (s[i:i + period] for i in range(0, s.size - period + 1, period))]
+    cycle_p2p = float(np.median([np.ptp(c) for c in cycles])) if cycles else 0.0
+    return AxisSpectrum(f0, float(2.0 * fundamental), float(snr), len(windows), vskew, cycle_p2p)
+
+
+def measure_nystagmus(track: ParamsTrack) -> Nystagmus:
+    fs = 1.0 / track.frame_interval
+    g = gaze_traces(track)
+    per_eye: dict[str, dict[str, AxisSpectrum]] = {}
+    for side in ("right", "left"):
+        per_eye[side] = {}
+        for axis in AXES:
+            raw = [remove_gaze_shifts(s)
+                   for s in uniform_segments(g.t, getattr(g, f"{side}_{axis}"), fs)]
+            first = axis_spectrum([highpass(s, fs) for s in raw], fs)
+            if np.isfinite(first.frequency_hz):
+                f0 = first.frequency_hz
+                first = axis_spectrum([remove_period_mean(s, fs, f0) for s in raw], fs)
+            per_eye[side][axis] = first
+
+    def mean_over_eyes(axis: str, attr: str) -> float:
+        vals = [getattr(per_eye[s][axis], attr) for s in per_eye if per_eye[s][axis].windows]
+        return float(np.mean(vals)) if vals else 0.0
+
+    amp = {axis: mean_over_eyes(axis, "fundamental_p2p_deg") for axis in AXES}
+    main = max(AXES, key=lambda a: amp[a])
+    hits = [per_eye[s][main] for s in per_eye if per_eye[s][main].detected]
+    if not hits:
+        best_snr = max((per_eye[s][a].snr for s in per_eye for a in AXES), default=0.0)
+        conf = float(np.clip(1.0 - best_snr / (2 * MIN_SNR), 0.0, 1.0))
+        return Nystagmus(False, float("nan"), 0.0, None, None, None, round(conf, 3), per_eye)
+    freq = float(np.mean([h.frequency_hz for h in hits]))
+    vskew = float(np.mean([h.velocity_skew for h in hits]))
+    jerk = abs(vskew) >= JERK_SKEW
+    if jerk:
+        amplitude = float(np.mean([h.cycle_p2p_deg for h in hits]))
+        positive = vskew > 0  # fast phase goes the way of the rare large velocities
+        fast = ("left" if positive else "right") if main == "yaw" else ("up" if positive else "down")
+    else:
+        amplitude = float(np.mean([h.fundamental_p2p_deg for h in hits]))
+        fast = None
+    other = "pitch" if main == "yaw" else "yaw"
+    ratio = amp[main] / max(amp[other], 1e-9)
+    direction = ("horizontal" if main == "yaw" else "vertical") if ratio >= 2.0 else "oblique"
+    snr = float(np.mean([h.snr for h in hits]))
+    conf = float(np.clip((snr - MIN_SNR) / (2 * MIN_SNR), 0.0, 1.0)) * len(hits) / 2.0
+    conf = 0.5 + 0.5 * conf
+    return Nystagmus(True, freq, amplitude, direction, "jerk" if jerk else "pendular",
+                     fast, round(conf, 3), per_eye)

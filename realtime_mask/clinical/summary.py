@@ -1,0 +1,103 @@
+"""All clinical measurements of one MaskParams stream, and the signs they show."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Iterable, Mapping
+
+from ..params import MaskParams
+from .gaze import Deviation, measure_deviation
+from .lids import LidReport, measure_lids
+from .nystagmus import Nystagmus, measure_nystagmus
+from .track import ParamsTrack
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Where a measurement becomes a reported sign."""
+    horizontal_deviation_deg: float = 2.5    # ~4.4 prism dioptres
+    vertical_deviation_deg: float = 2.0      # ~3.5 prism dioptres
+    ptosis_mrd1_mm: float = 2.5              # MRD1 at or below this
+    retraction_mrd1_mm: float = 6.0          # upper lid above the limbus (scleral show)
+    min_confidence: float = 0.3
+
+
+@dataclass
+class Finding:
+    sign: str          # "esotropia", "exotropia", "hypertropia", "nystagmus", "ptosis", "lid retraction"
+    detail: str
+    confidence: float
+
+
+@dataclass
+class ClinicalSummary:
+    frames: int
+    face_frames: int
+    duration_s: float
+    deviation: Deviation
+    lids: LidReport
+    nystagmus: Nystagmus
+    findings: list[Finding] = field(default_factory=list)
+
+    def signs(self) -> set[str]:
+        return {f.sign for f in self.findings}
+
+    def to_dict(self) -> dict:
+        def clean(v):
+            if isinstance(v, float):
+                return None if math.isnan(v) else round(v, 4)
+            if isinstance(v, dict):
+                return {k: clean(x) for k, x in v.items()}
+            if isinstance(v, (list, tuple)):
+                return [clean(x) for x in v]
+            return v
+
+        nyst = asdict(self.nystagmus)
+        return clean({
+            "frames": self.frames, "face_frames": self.face_frames,
+            "duration_s": self.duration_s,
+            "deviation": asdict(self.deviation),
+            "lids": asdict(self.lids) | {"blink_count": len(self.lids.blinks)},
+            "nystagmus": nyst,
+            "findings": [asdict(f) for f in self.findings],
+        })
+
+
+def find_signs(dev: Deviation, lids: LidReport, nyst: Nystagmus,
+               th: Thresholds = Thresholds()) -> list[Finding]:
+    out: list[Finding] = []
+    if dev.frames and dev.confidence >= th.min_confidence:
+        if abs(dev.horizontal_deg) >= th.horizontal_deviation_deg:
+            name = "esotropia" if dev.horizontal_deg > 0 else "exotropia"
+            out.append(Finding(name, f"{abs(dev.horizontal_deg):.1f}° "
+                               f"({abs(dev.horizontal_pd):.1f} Δ)", dev.confidence))
+        if abs(dev.vertical_deg) >= th.vertical_deviation_deg:
+            higher = "right" if dev.vertical_deg > 0 else "left"
+            out.append(Finding("hypertropia", f"{higher} eye higher by "
+                               f"{abs(dev.vertical_deg):.1f}° ({abs(dev.vertical_pd):.1f} Δ)",
+                               dev.confidence))
+    for side in ("right", "left"):
+        eye = lids.eye(side)
+        if eye.open_frames == 0 or eye.confidence < th.min_confidence:
+            continue
+        if eye.mrd1_mm <= th.ptosis_mrd1_mm:
+            out.append(Finding("ptosis", f"{side} MRD1 {eye.mrd1_mm:.1f} mm", eye.confidence))
+        elif eye.mrd1_mm >= th.retraction_mrd1_mm:
+            out.append(Finding("lid retraction", f"{side} MRD1 {eye.mrd1_mm:.1f} mm",
+                               eye.confidence))
+    if nyst.present:
+        kind = nyst.waveform + (f", fast phase {nyst.fast_phase}" if nyst.fast_phase else "")
+        out.append(Finding("nystagmus", f"{nyst.direction} {kind}, {nyst.frequency_hz:.1f} Hz, "
+                           f"{nyst.amplitude_deg:.1f}° peak-to-peak", nyst.confidence))
+    return out
+
+
+def summarize(stream: ParamsTrack | Iterable[MaskParams | Mapping],
+              thresholds: Thresholds = Thresholds()) -> ClinicalSummary:
+    track = stream if isinstance(stream, ParamsTrack) else ParamsTrack.from_params(stream)
+    dev, lids, nyst = measure_deviation(track), measure_lids(track), measure_nystagmus(track)
+    return ClinicalSummary(
+        frames=len(track), face_frames=int(track.present.sum()),
+        duration_s=round(track.duration, 3), deviation=dev, lids=lids, nystagmus=nyst,
+        findings=find_signs(dev, lids, nyst, thresholds))

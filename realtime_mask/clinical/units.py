@@ -1,0 +1,25 @@
+"""Unit conversions shared by the clinical measurements.
+
+MaskParams lids are in iris radii. A standard horizontal visible iris diameter
+of 11.7 mm is the ruler, so one iris radius is 5.85 mm.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+IRIS_DIAMETER_MM = 11.7
+IRIS_RADIUS_MM = IRIS_DIAMETER_MM / 2.0
+
+
+def radii_to_mm(value):
+    return np.asarray(value, dtype=float) * IRIS_RADIUS_MM
+
+
+def mm_to_radii(value):
+    return np.asarray(value, dtype=float) / IRIS_RADIUS_MM
+
+
+def prism_dioptres(deg):
+    """Deviation angle in degrees -> prism dioptres (100 * tan), sign kept."""
+    return 100.0 * np.tan(np.radians(np.asarray(deg, dtype=float)))
