@@ -1,0 +1,282 @@
+"""Clinical measurements on exact synthetic MaskParams streams with known answers."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from realtime_mask.clinical import (
+    IRIS_RADIUS_MM, ParamsTrack, gaze_traces, measure_deviation, measure_lids,
+    measure_nystagmus, prism_dioptres, summarize)
+from realtime_mask.params import EyeParams, HeadPose, MaskParams
+
+FPS = 30.0
+
+
+def stream(n: int = 300, *, right=None, left=None, present=None, head_yaw=None,
+           upper=0.75, lower=0.95, closure=None) -> list[MaskParams]:
+    """Frames from per-frame arrays; right/left are (yaw, pitch) arrays or None (0)."""
+    t = np.arange(n) / FPS
+    zeros = np.zeros(n)
+    ry, rp = right if right is not None else (zeros, zeros)
+    ly, lp = left if left is not None else (zeros, zeros)
+    present = np.ones(n, bool) if present is None else present
+    closure = zeros if closure is None else closure
+    out = []
+    for i in range(n):
+        if not present[i]:
+            out.append(MaskParams.no_face(float(t[i])))
+            continue
+        up = upper + closure[i] * (-lower - upper)
+        out.append(MaskParams(
+            timestamp=float(t[i]), face_present=True, confidence=1.0,
+            head=HeadPose(yaw_deg=float(head_yaw[i]) if head_yaw is not None else 0.0),
+            right_eye=EyeParams(float(ry[i]), float(rp[i]), float(up), lower, float(closure[i])),
+            left_eye=EyeParams(float(ly[i]), float(lp[i]), float(up), lower, float(closure[i]))))
+    return out
+
+
+def blink_closure(n: int, starts_s: list[float], length_s: float = 0.25) -> np.ndarray:
+    t = np.arange(n) / FPS
+    c = np.zeros(n)
+    for s in starts_s:
+        u = (t - s) / length_s
+        inside = (u >= 0) & (u < 1)
+        c[inside] = 1.0 - np.abs(2 * u[inside] - 1)  # triangle: closed at the middle
+    return np.clip(c * 1.6, 0, 1)
+
+
+def sinus(n: int, hz: float, p2p: float, phase: float = 0.3) -> np.ndarray:
+    return 0.5 * p2p * np.sin(2 * np.pi * hz * np.arange(n) / FPS + phase)
+
+
+# ---- units and gaze ----------------------------------------------------------------------
+
+def test_prism_dioptres_is_100_tan():
+    assert prism_dioptres(45.0) == pytest.approx(100.0)
+    assert prism_dioptres(-10.0) == pytest.approx(-17.6327, abs=1e-3)
+
+
+def test_gaze_traces_are_per_eye_and_blank_when_shut_or_lost():
+    n = 120
+    present = np.ones(n, bool)
+    present[10:20] = False
+    closure = blink_closure(n, [2.0])
+    frames = stream(n, right=(np.full(n, 5.0), np.full(n, -3.0)),
+                    left=(np.full(n, -7.0), np.full(n, 2.0)), present=present, closure=closure)
+    g = gaze_traces(ParamsTrack.from_params(frames))
+    assert np.all(np.isnan(g.right_yaw[10:20]))
+    shut = closure > 0.8
+    assert shut.any() and np.all(np.isnan(g.left_pitch[shut]))
+    open_ = ~shut & present
+    assert np.allclose(g.right_yaw[open_], 5.0) and np.allclose(g.left_yaw[open_], -7.0)
+    assert np.allclose(g.right_pitch[open_], -3.0) and np.allclose(g.left_pitch[open_], 2.0)
+
+
+# ---- deviation ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("eye,nasal_sign", [("right", 1.0), ("left", -1.0)])
+def test_esotropia_of_either_eye_reads_positive(eye, nasal_sign):
+    n = 150
+    rng = np.random.default_rng(1)
+    fix = rng.normal(0, 0.2, n)
+    dev = np.full(n, 10.0) * nasal_sign
+    right = (fix + (dev if eye == "right" else 0), np.zeros(n))
+    left = (fix + (dev if eye == "left" else 0), np.zeros(n))
+    d = measure_deviation(ParamsTrack.from_params(stream(n, right=right, left=left)))
+    assert d.horizontal_deg == pytest.approx(10.0, abs=0.05)
+    assert d.horizontal_name == "eso"
+    assert d.horizontal_pd == pytest.approx(17.63, abs=0.1)
+    assert d.deviating_eye == eye
+    assert d.confidence > 0.8
+
+
+def test_exotropia_and_hypertropia_signs():
+    n = 150
+    frames = stream(n, right=(np.full(n, -12.0), np.full(n, 4.0)))
+    s = summarize(frames)
+    assert s.deviation.horizontal_deg == pytest.approx(-12.0)
+    assert s.deviation.vertical_deg == pytest.approx(4.0)
+    assert {"exotropia", "hypertropia"} <= s.signs()
+    assert any("right eye higher" in f.detail for f in s.findings)
+
+
+def test_deviation_survives_head_turns_and_gaze_changes():
+    n = 240
+    t = np.arange(n) / FPS
+    head = 20 * np.sin(2 * np.pi * t / 4)
+    target = np.where((t // 1.0) % 2 == 0, 15.0, -15.0) - head
+    frames = stream(n, right=(target, np.zeros(n)), left=(target - 6.0, np.zeros(n)), head_yaw=head)
+    d = measure_deviation(ParamsTrack.from_params(frames))
+    assert d.horizontal_deg == pytest.approx(6.0, abs=1e-6)
+
+
+def test_deviation_with_one_eye_occluded_has_no_value_but_keeps_the_other_eye():
+    n = 150
+    frames = stream(n, right=(np.full(n, 3.0), np.zeros(n)))
+    for p in frames:
+        p.left_eye = EyeParams(math.nan, math.nan, math.nan, math.nan, math.nan)
+    track = ParamsTrack.from_params(frames)
+    d = measure_deviation(track)
+    assert d.frames == 0 and d.confidence == 0.0 and math.isnan(d.horizontal_deg)
+    lids = measure_lids(track)
+    assert lids.left.open_frames == 0 and lids.left.confidence == 0.0
+    assert lids.right.mrd1_mm == pytest.approx(0.75 * IRIS_RADIUS_MM, abs=0.01)
+    s = summarize(track)
+    assert not s.signs()
+    assert np.isfinite(gaze_traces(track).right_yaw).all()
+
+
+def test_occluded_eye_through_json_round_trip():
+    # A NaN written by a fitter for an occluded eye survives the JSON-lines format.
+    frames = stream(60)
+    frames[5].left_eye = EyeParams(math.nan, math.nan, math.nan, math.nan, math.nan)
+    back = [MaskParams.from_json(p.to_json()) for p in frames]
+    track = ParamsTrack.from_params(back)
+    assert math.isnan(track.left.yaw[5]) and not math.isnan(track.right.yaw[5])
+
+
+# ---- lids and blinks ---------------------------------------------------------------------
+
+def test_mrd1_mrd2_in_millimetres_with_unilateral_ptosis():
+    n = 200
+    frames = stream(n)
+    for p in frames:
+        p.left_eye.upper_lid = 1.0 / IRIS_RADIUS_MM  # MRD1 1 mm
+    s = summarize(frames)
+    assert s.lids.left.mrd1_mm == pytest.approx(1.0, abs=1e-3)
+    assert s.lids.right.mrd1_mm == pytest.approx(4.3875, abs=1e-3)
+    assert s.lids.right.mrd2_mm == pytest.approx(0.95 * 5.85, abs=1e-3)
+    assert s.lids.left.fissure_mm == pytest.approx(1.0 + 0.95 * 5.85, abs=1e-3)
+    assert [f.detail for f in s.findings if f.sign == "ptosis"] == ["left MRD1 1.0 mm"]
+
+
+def test_lid_retraction_both_eyes():
+    s = summarize(stream(150, upper=7.0 / IRIS_RADIUS_MM))
+    assert sorted(f.detail for f in s.findings) == ["left MRD1 7.0 mm", "right MRD1 7.0 mm"]
+    assert s.signs() == {"lid retraction"}
+
+
+def test_blinks_are_counted_and_lids_measured_between_them():
+    n = 600  # 20 s
+    starts = [1.0, 4.5, 7.2, 11.0, 15.3, 18.0]
+    s = summarize(stream(n, closure=blink_closure(n, starts)))
+    assert len(s.lids.blinks) == len(starts)
+    for b, start in zip(s.lids.blinks, starts):
+        assert start <= b.start <= start + 0.25 and b.duration < 0.3
+    assert s.lids.blink_rate_per_min == pytest.approx(60 * 6 / 20.0, rel=0.01)
+    assert s.lids.right.mrd1_mm == pytest.approx(0.75 * IRIS_RADIUS_MM, abs=1e-6)
+    assert not s.signs()
+
+
+def test_ptotic_eye_is_not_read_as_closed_and_long_closure_is_not_a_blink():
+    n = 300
+    closure = np.zeros(n)
+    closure[100:160] = 1.0  # eyes shut for 2 s
+    frames = stream(n, closure=closure)
+    for p in frames:
+        if p.right_eye.blink == 0:
+            p.right_eye.upper_lid = 0.1  # MRD1 0.6 mm, narrow but open
+    lids = measure_lids(ParamsTrack.from_params(frames))
+    assert lids.blinks == []
+    assert len(lids.long_closures) == 1 and lids.long_closures[0].duration == pytest.approx(2.0)
+    assert lids.right.mrd1_mm == pytest.approx(0.585, abs=1e-3)
+
+
+def test_wink_is_not_a_blink():
+    n = 150
+    frames = stream(n)
+    for p in frames[40:47]:
+        p.left_eye.upper_lid = -p.left_eye.lower_lid
+    assert measure_lids(ParamsTrack.from_params(frames)).blinks == []
+
+
+# ---- nystagmus ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("hz,p2p,axis", [(2.0, 3.0, "yaw"), (4.0, 2.0, "yaw"), (3.0, 3.0, "pitch"),
+                                         (1.5, 5.0, "yaw"), (6.0, 1.5, "pitch")])
+def test_pendular_nystagmus_frequency_amplitude_direction(hz, p2p, axis):
+    n = 300
+    wave = sinus(n, hz, p2p)
+    noise = np.random.default_rng(0).normal(0, 0.15, (2, n))
+    pair = (wave + noise[0], noise[1]) if axis == "yaw" else (noise[0], wave + noise[1])
+    ny = measure_nystagmus(ParamsTrack.from_params(stream(n, right=pair, left=pair)))
+    assert ny.present
+    assert ny.frequency_hz == pytest.approx(hz, abs=0.05)
+    assert ny.amplitude_deg == pytest.approx(p2p, rel=0.1)
+    assert ny.direction == ("horizontal" if axis == "yaw" else "vertical")
+    assert ny.waveform == "pendular"
+
+
+@pytest.mark.parametrize("fast", ["right", "left"])
+def test_jerk_nystagmus_fast_phase(fast):
+    n = 300
+    hz, p2p = 3.0, 4.0
+    phase = (hz * np.arange(n) / FPS) % 1.0
+    saw = np.where(phase < 0.85, phase / 0.85, (1 - phase) / 0.15) - 0.5  # fast fall
+    yaw = p2p * saw * (1 if fast == "right" else -1)  # right = towards -yaw
+    ny = measure_nystagmus(ParamsTrack.from_params(stream(n, right=(yaw, np.zeros(n)),
+                                                          left=(yaw, np.zeros(n)))))
+    assert ny.present and ny.waveform == "jerk" and ny.fast_phase == fast
+    assert ny.frequency_hz == pytest.approx(hz, abs=0.05)
+    assert ny.amplitude_deg == pytest.approx(p2p, rel=0.15)
+
+
+def test_nystagmus_through_blinks_and_a_lost_face_span():
+    n = 360
+    wave = sinus(n, 2.5, 3.0)
+    present = np.ones(n, bool)
+    present[150:200] = False  # face lost for 1.7 s
+    closure = blink_closure(n, [1.0, 3.3, 8.0, 10.5])
+    frames = stream(n, right=(wave, np.zeros(n)), left=(wave, np.zeros(n)),
+                    present=present, closure=closure)
+    s = summarize(frames)
+    assert s.nystagmus.present
+    assert s.nystagmus.frequency_hz == pytest.approx(2.5, abs=0.1)
+    assert s.nystagmus.amplitude_deg == pytest.approx(3.0, rel=0.2)
+    assert len(s.lids.blinks) == 4
+    assert s.face_frames == n - 50
+    assert s.signs() == {"nystagmus"}
+
+
+def test_nystagmus_in_one_eye_only_with_the_other_occluded():
+    n = 300
+    wave = sinus(n, 3.0, 2.5)
+    frames = stream(n, right=(wave, np.zeros(n)))
+    for p in frames:
+        p.left_eye = EyeParams(math.nan, math.nan, math.nan, math.nan, math.nan)
+    ny = measure_nystagmus(ParamsTrack.from_params(frames))
+    assert ny.present and ny.frequency_hz == pytest.approx(3.0, abs=0.05)
+    assert ny.per_eye["left"]["yaw"].windows == 0
+
+
+def test_no_nystagmus_in_fixation_noise_gaze_shifts_and_head_turns():
+    n = 450
+    rng = np.random.default_rng(7)
+    t = np.arange(n) / FPS
+    head = 15 * np.sin(2 * np.pi * t / 4)
+    targets = np.array([0, 15, 15, 0, -15, -15, -15, 0, 15])[((t // 0.9) % 9).astype(int)]
+    yaw = targets - head + rng.normal(0, 0.3, n)
+    pitch = rng.normal(0, 0.3, n)
+    s = summarize(stream(n, right=(yaw, pitch), left=(yaw + rng.normal(0, 0.3, n), pitch),
+                         head_yaw=head, closure=blink_closure(n, [2.0, 6.0, 11.0])))
+    assert not s.nystagmus.present
+    assert s.signs() == set()
+
+
+def test_short_and_empty_streams_do_not_crash():
+    s = summarize([])
+    assert s.frames == 0 and s.signs() == set()
+    s = summarize(stream(10))
+    assert not s.nystagmus.present
+    s = summarize([MaskParams.no_face(i / FPS) for i in range(60)])
+    assert s.face_frames == 0 and s.signs() == set() and s.lids.blinks == []
+
+
+def test_summary_dict_is_json_ready():
+    import json
+    d = summarize(stream(100)).to_dict()
+    text = json.dumps(d, allow_nan=False)
+    assert '"findings": []' in text
