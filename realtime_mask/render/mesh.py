@@ -1,0 +1,162 @@
+"""The drawable avatar mesh: which triangles are drawn, static colours, and a
+sparse per-expression blend of positions and normals.
+
+Only the parts the camera sees are kept (face with scalp and neck, eye sockets,
+mouth socket, the front of the eyeballs); teeth, gums, the inner eyeball shell,
+lacrimal/occlusion strips and eyelashes are left out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+
+from ..face_model.assets import MULTIPIE68, PARTS, FaceModel
+from .appearance import Appearance
+from .eye_model import PART_SIDE, SIDES, Eyeball
+
+SURFACE_PARTS = ("face", "head_neck", "eye_socket_left", "eye_socket_right")
+MOUTH_PARTS = ("mouth_socket",)
+EYE_CAP_DEG = 105.0                 # eyeball shell drawn up to this angle from the axis
+SOCKET_RGB = (0.55, 0.30, 0.30)      # conjunctiva, seen in the eye corners
+MOUTH_RGB = (0.25, 0.08, 0.08)
+
+
+def vertex_normals(pos: np.ndarray, tri: np.ndarray, incidence: sparse.csr_matrix
+                   ) -> np.ndarray:
+    """Area-weighted vertex normals (unnormalised sums are fine for blending)."""
+    p = pos[tri]
+    fn = np.cross(p[:, 1] - p[:, 0], p[:, 2] - p[:, 0])
+    n = incidence @ fn
+    return n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
+
+
+def _inside_polygon(pts: np.ndarray, poly: np.ndarray) -> np.ndarray:
+    """Even-odd point-in-polygon test, vectorised over points (2D)."""
+    x, y = pts[:, 0:1], pts[:, 1:2]
+    x0, y0 = poly[:, 0], poly[:, 1]
+    x1, y1 = np.roll(x0, -1), np.roll(y0, -1)
+    crosses = ((y0 > y) != (y1 > y)) & (x < (x1 - x0) * (y - y0) / (y1 - y0 + 1e-12) + x0)
+    return crosses.sum(1) % 2 == 1
+
+
+def _near_polyline(pts: np.ndarray, line: np.ndarray, dist: float) -> np.ndarray:
+    best = np.full(len(pts), np.inf)
+    for a, b in zip(line[:-1], line[1:]):
+        ab = b - a
+        t = np.clip(((pts - a) @ ab) / (ab @ ab), 0.0, 1.0)
+        best = np.minimum(best, np.linalg.norm(pts - (a + t[:, None] * ab), axis=1))
+    return best < dist
+
+
+@dataclass
+class AvatarMesh:
+    """Compact vertex set (only drawn vertices) with a sparse expression blend."""
+    vertex_ids: np.ndarray          # (V,) original ICT vertex index of each compact vertex
+    base: np.ndarray                # (V, 6) float32 neutral position + normal
+    colors: np.ndarray              # (V, 3) float32 static albedo
+    surface_index: np.ndarray       # (Ts*3,) int32 compact indices, always drawn
+    mouth_index: np.ndarray         # (Tm*3,) drawn only when the mouth can be open
+    blend_rows: list[np.ndarray]    # per expression: compact vertex rows it moves
+    blend_deltas: list[np.ndarray]  # per expression: (n, 6) position + normal deltas
+
+    def blend(self, weights: np.ndarray, out: np.ndarray) -> None:
+        """out[:] = base + sum of weight * delta over the non-zero weights."""
+        np.copyto(out, self.base)
+        for k in np.flatnonzero(weights):
+            rows = self.blend_rows[k]
+            if len(rows):
+                out[rows] += np.float32(weights[k]) * self.blend_deltas[k]
+
+
+def build_avatar_mesh(model: FaceModel, pos: np.ndarray, appearance: Appearance
+                      ) -> AvatarMesh:
+    """pos: (N,3) neutral of the avatar identity (the ICT mean for the live mask)."""
+    surf = np.concatenate([model.tri_v[model.triangles_of(p)] for p in SURFACE_PARTS])
+    mouth = np.concatenate([model.tri_v[model.triangles_of(p)] for p in MOUTH_PARTS])
+    ids = np.unique(np.concatenate([surf.ravel(), mouth.ravel()]))
+    remap = np.full(len(pos), -1, np.int64)
+    remap[ids] = np.arange(len(ids))
+    surf_c, mouth_c = remap[surf], remap[mouth]
+    all_tri = np.concatenate([surf_c, mouth_c])
+    n_v, n_t = len(ids), len(all_tri)
+    incidence = sparse.csr_matrix(
+        (np.ones(3 * n_t), (all_tri.ravel(), np.repeat(np.arange(n_t), 3))), shape=(n_v, n_t))
+
+    p0 = pos[ids].astype(np.float64)
+    n0 = vertex_normals(p0, all_tri, incidence)
+    base = np.concatenate([p0, n0], axis=1).astype(np.float32)
+    rows, deltas = [], []
+    for k in range(len(model.expression_names)):
+        dp = model.expression_deltas[k][ids].astype(np.float64)
+        moved = np.flatnonzero(np.abs(dp).max(1) > 1e-6)
+        if len(moved) == 0:
+            rows.append(moved)
+            deltas.append(np.zeros((0, 6), np.float32))
+            continue
+        dn = vertex_normals(p0 + dp, all_tri, incidence) - n0
+        # normals change a little around the moved region too
+        changed = np.flatnonzero((np.abs(dp).max(1) > 1e-6) | (np.abs(dn).max(1) > 1e-4))
+        rows.append(changed)
+        deltas.append(np.concatenate([dp[changed], dn[changed]], 1).astype(np.float32))
+
+    colors = _vertex_colors(model, pos, ids, appearance)
+    return AvatarMesh(vertex_ids=ids, base=base, colors=colors,
+                      surface_index=surf_c.astype(np.int32).ravel(),
+                      mouth_index=mouth_c.astype(np.int32).ravel(),
+                      blend_rows=rows, blend_deltas=deltas)
+
+
+def _vertex_colors(model: FaceModel, pos: np.ndarray, ids: np.ndarray,
+                   appearance: Appearance) -> np.ndarray:
+    """Skin everywhere, darker brows, redder lips, sockets and mouth inside."""
+    col = np.tile(np.array(appearance.skin_rgb, np.float32), (len(ids), 1))
+    p = pos[ids]
+    in_face = ids < PARTS["face"][1]
+    anchors = pos[list(MULTIPIE68)]
+    for brow in (anchors[17:22], anchors[22:27]):
+        # brows sit a little above the landmark line
+        line = brow[:, :2] + np.array([0.0, 0.25])
+        near = _near_polyline(p[:, :2], line, 0.42) & in_face & (p[:, 2] > brow[:, 2].min() - 1.0)
+        col[near] = appearance.brow_rgb
+    lips = _inside_polygon(p[:, :2], anchors[48:60, :2]) & in_face & (p[:, 2] > anchors[48:60, 2].min() - 0.8)
+    col[lips] = appearance.lip_rgb
+    for side in SIDES:
+        a, b = PARTS["eye_socket_" + PART_SIDE[side]]
+        col[(ids >= a) & (ids < b)] = SOCKET_RGB
+    a, b = PARTS["mouth_socket"]
+    col[(ids >= a) & (ids < b)] = MOUTH_RGB
+    return col
+
+
+@dataclass
+class EyeMesh:
+    """Front caps of both eyeball shells, one vertex per (position, UV) pair."""
+    vertices: np.ndarray            # (V, 5) float32 position + uv
+    index: np.ndarray               # (T*3,) int32
+    ranges: dict[str, tuple[int, int]]   # side -> (first index, index count)
+
+
+def build_eye_mesh(model: FaceModel, pos: np.ndarray, eyeballs: dict[str, Eyeball]) -> EyeMesh:
+    verts, index, ranges = [], [], {}
+    offset = 0
+    n_index = 0
+    for side in SIDES:
+        eb = eyeballs[side]
+        tri = model.triangles_of("sclera_" + PART_SIDE[side])
+        tv, tu = model.tri_v[tri], model.tri_uv[tri]
+        d = pos[tv].astype(np.float64) - eb.centre
+        cosang = (d @ eb.axis) / np.linalg.norm(d, axis=2)
+        keep = (cosang > np.cos(np.radians(EYE_CAP_DEG))).all(1)
+        tv, tu = tv[keep], tu[keep]
+        pairs, inv = np.unique(np.stack([tv.ravel(), tu.ravel()], 1), axis=0, return_inverse=True)
+        verts.append(np.concatenate([pos[pairs[:, 0]], model.uv[pairs[:, 1]]], 1))
+        idx = inv.reshape(-1).astype(np.int32) + offset
+        index.append(idx)
+        ranges[side] = (n_index, len(idx))
+        offset += len(pairs)
+        n_index += len(idx)
+    return EyeMesh(vertices=np.concatenate(verts).astype(np.float32),
+                   index=np.concatenate(index), ranges=ranges)

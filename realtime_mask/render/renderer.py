@@ -1,0 +1,234 @@
+"""AvatarRenderer: MaskParams -> frame, with ModernGL on a headless EGL context.
+
+The avatar is the ICT mean face (or a synthetic identity for test data), posed
+only from MaskParams: expression weights, head rotation about a neck pivot,
+per-eye gaze and per-eye lids. Frames are deterministic: the same params give
+the same bytes.
+
+A GL context belongs to the thread that created it: create and use one
+AvatarRenderer per thread.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..face_model.assets import FaceModel
+from ..params import EXPRESSION_NAMES, MaskParams
+from .appearance import NEUTRAL_APPEARANCE, Appearance
+from .eye_model import SIDES, EyeLids, build_eye_lids, rot_x, rot_y, rot_z
+from .mesh import build_avatar_mesh, build_eye_mesh
+from .placeholder import placeholder_rgb
+from .shaders import load_shader
+
+# Camera: a webcam-like view at fixed scale, the head centred. The face
+# (brows to chin) fills ~60% of the frame height, where FaceMesh tracks well.
+FOV_Y_DEG = 24.0
+LOOK_AT = np.array([0.0, 0.5, 0.0])        # cm, ICT head space: between eyes and mouth
+CAMERA_DISTANCE = 62.0                     # cm from LOOK_AT, along +z
+NECK_PIVOT = np.array([0.0, -6.0, -2.0])   # cm: head rotations turn about the upper neck
+NEAR, FAR = 20.0, 120.0
+# Mouth socket drawn when any of these can open the lips.
+MOUTH_OPENERS = ("jaw", "mouthFunnel", "mouthPucker", "mouthLowerDown", "mouthUpperUp",
+                 "mouthStretch", "mouthRoll", "mouthSmile", "mouthShrug")
+MOUTH_OPEN_EPS = 0.01
+
+
+def _perspective(fov_y_deg: float, aspect: float, near: float, far: float) -> np.ndarray:
+    f = 1.0 / np.tan(np.radians(fov_y_deg) / 2)
+    m = np.zeros((4, 4))
+    m[0, 0] = f / aspect
+    m[1, 1] = -f          # y flipped: GL row 0 is the image's top row, no flip on readback
+    m[2, 2] = (far + near) / (near - far)
+    m[2, 3] = 2 * far * near / (near - far)
+    m[3, 2] = -1.0
+    return m
+
+
+def _translate(t: np.ndarray) -> np.ndarray:
+    m = np.eye(4)
+    m[:3, 3] = t
+    return m
+
+
+def _gl(m: np.ndarray) -> bytes:
+    """Column-major float32 bytes for a GLSL mat4."""
+    return np.ascontiguousarray(m.T, np.float32).tobytes()
+
+
+def head_matrix(yaw_deg: float, pitch_deg: float, roll_deg: float) -> np.ndarray:
+    """Head rotation about the neck pivot, MaskParams sign conventions:
+    + yaw turns the face towards +x (image right), + pitch lifts the chin,
+    + roll tilts the top of the head towards image right."""
+    r4 = np.eye(4)
+    r4[:3, :3] = rot_y(yaw_deg) @ rot_x(-pitch_deg) @ rot_z(-roll_deg)
+    return _translate(NECK_PIVOT) @ r4 @ _translate(-NECK_PIVOT)
+
+
+class AvatarRenderer:
+    """Render MaskParams to RGB (H,W,3) or I420 (H*3//2,W) uint8 frames."""
+
+    def __init__(self, model: FaceModel, width: int = 640, height: int = 480,
+                 identity: np.ndarray | None = None,
+                 appearance: Appearance | None = None) -> None:
+        import moderngl
+
+        if width < 16 or height < 16 or width % 2 or height % 2:
+            raise ValueError(f"frame size must be even and at least 16x16, got {width}x{height}")
+        self.width, self.height = int(width), int(height)
+        self.appearance = appearance or NEUTRAL_APPEARANCE
+        pos = model.neutral.astype(np.float64)
+        if identity is not None:
+            coeffs = np.asarray(identity, np.float64).reshape(-1)
+            if coeffs.shape != (model.identity_deltas.shape[0],):
+                raise ValueError(f"identity must have {model.identity_deltas.shape[0]} "
+                                 f"coefficients, got {coeffs.shape[0]}")
+            pos = pos + np.tensordot(coeffs, model.identity_deltas.astype(np.float32), axes=1)
+        pos = pos.astype(np.float32)
+
+        face_tri = model.tri_v[model.triangles_of("face")]
+        self.lids: dict[str, EyeLids] = build_eye_lids(
+            pos, model.uv, model.tri_v, model.tri_uv, face_tri,
+            model.expression_deltas, model.expression_names)
+        self.mesh = build_avatar_mesh(model, pos, self.appearance)
+        eyes = build_eye_mesh(model, pos, {s: self.lids[s].eyeball for s in SIDES})
+        self._eye_ranges = eyes.ranges
+
+        # MaskParams expression order -> ICT expression index
+        self._expr_map = np.array([model.expression_index(n) for n in EXPRESSION_NAMES])
+        self._n_expr = len(model.expression_names)
+        self._mouth_params = np.array(
+            [i for i, n in enumerate(EXPRESSION_NAMES) if n.startswith(MOUTH_OPENERS)])
+
+        # per-frame scratch, allocated once
+        self._weights = np.zeros(self._n_expr, np.float64)
+        self._last_weights = np.full(self._n_expr, np.nan)
+        self._blended = np.empty_like(self.mesh.base)
+
+        self.ctx = moderngl.create_standalone_context(backend="egl")
+        ctx = self.ctx
+        self._prog_face = ctx.program(vertex_shader=load_shader("avatar.vert"),
+                                      fragment_shader=load_shader("avatar.frag"))
+        self._prog_eye = ctx.program(vertex_shader=load_shader("eye.vert"),
+                                     fragment_shader=load_shader("eye.frag"))
+        self._prog_yuv = ctx.program(vertex_shader=load_shader("fullscreen.vert"),
+                                     fragment_shader=load_shader("rgb_to_i420.frag"))
+
+        self._vbo_face = ctx.buffer(self.mesh.base.tobytes(), dynamic=True)
+        self._vbo_color = ctx.buffer(self.mesh.colors.tobytes())
+        self._ibo_surface = ctx.buffer(self.mesh.surface_index.tobytes())
+        self._ibo_mouth = ctx.buffer(self.mesh.mouth_index.tobytes())
+        content = [(self._vbo_face, "3f 3f", "in_pos", "in_normal"),
+                   (self._vbo_color, "3f", "in_color")]
+        self._vao_surface = ctx.vertex_array(self._prog_face, content, self._ibo_surface)
+        self._vao_mouth = ctx.vertex_array(self._prog_face, content, self._ibo_mouth)
+        self._vbo_eye = ctx.buffer(eyes.vertices.tobytes())
+        self._ibo_eye = ctx.buffer(eyes.index.tobytes())
+        self._vao_eye = ctx.vertex_array(self._prog_eye, [(self._vbo_eye, "3f 2f", "in_pos", "in_uv")],
+                                         self._ibo_eye)
+        self._vao_yuv = ctx.vertex_array(self._prog_yuv, [])
+
+        w, h = self.width, self.height
+        self._color = ctx.texture((w, h), 4)
+        self._depth = ctx.depth_renderbuffer((w, h))
+        self._fbo = ctx.framebuffer([self._color], self._depth)
+        self._yuv_tex = ctx.texture((w, h * 3 // 2), 1)
+        self._fbo_yuv = ctx.framebuffer([self._yuv_tex])
+
+        view = _translate(-(LOOK_AT + np.array([0.0, 0.0, CAMERA_DISTANCE])))
+        self._prog_face["u_view_proj"].write(_gl(_perspective(FOV_Y_DEG, w / h, NEAR, FAR) @ view))
+        self._prog_eye["u_view_proj"].write(_gl(_perspective(FOV_Y_DEG, w / h, NEAR, FAR) @ view))
+        self._prog_face["u_detail"].value = float(self.appearance.detail)
+        self._prog_eye["u_detail"].value = float(self.appearance.detail)
+        self._prog_eye["u_iris_color"].value = tuple(self.appearance.iris_rgb)
+        self._prog_eye["u_sclera_color"].value = tuple(self.appearance.sclera_rgb)
+        self._prog_yuv["u_size"].value = (w, h)
+        self._prog_yuv["u_rgb"].value = 0
+        self._clear = tuple(self.appearance.background_rgb)
+
+        self._placeholder = placeholder_rgb(w, h, self.appearance)
+        import cv2
+        self._placeholder_yuv = cv2.cvtColor(self._placeholder, cv2.COLOR_RGB2YUV_I420)
+        self._placeholder.setflags(write=False)
+        self._placeholder_yuv.setflags(write=False)
+
+    # ------------------------------------------------------------ pose
+
+    def weights_for(self, params: MaskParams) -> np.ndarray:
+        """All ICT expression weights for a frame: the params' expressions plus
+        the solved lid shapes (eye-look shapes stay zero: gaze rotates the eyeball)."""
+        w = self._weights
+        w[:] = 0.0
+        w[self._expr_map] = np.clip(np.nan_to_num(params.expression), 0.0, 1.0)
+        lid_w = {}
+        for side, eye in (("L", params.left_eye), ("R", params.right_eye)):
+            lid_w.update(self.lids[side].solve(w, eye.yaw_deg, eye.pitch_deg,
+                                               eye.upper_lid, eye.lower_lid))
+        for k, v in lid_w.items():
+            w[k] = v
+        return w
+
+    def _pose(self, params: MaskParams) -> None:
+        w = self.weights_for(params)
+        if not np.array_equal(w, self._last_weights):
+            # upload only when the shape changed (a held pose costs nothing)
+            self.mesh.blend(w, self._blended)
+            self._vbo_face.write(self._blended)
+            self._last_weights[:] = w
+        head = head_matrix(params.head.yaw_deg, params.head.pitch_deg, params.head.roll_deg)
+        self._prog_face["u_head"].write(_gl(head))
+        self._prog_eye["u_head"].write(_gl(head))
+        mouth_open = bool(len(self._mouth_params)
+                          and params.expression[self._mouth_params].max() > MOUTH_OPEN_EPS)
+
+        ctx = self.ctx
+        self._fbo.use()
+        ctx.enable(ctx.DEPTH_TEST)
+        ctx.clear(*self._clear, 1.0, depth=1.0)
+        self._vao_surface.render()
+        if mouth_open:
+            self._vao_mouth.render()
+        for side, eye in (("L", params.left_eye), ("R", params.right_eye)):
+            eb = self.lids[side].eyeball
+            self._prog_eye["u_eye"].write(_gl(eb.model_matrix(eye.yaw_deg, eye.pitch_deg)))
+            self._prog_eye["u_centre"].value = tuple(eb.centre)
+            self._prog_eye["u_uv_centre"].value = tuple(eb.uv_centre)
+            self._prog_eye["u_iris_uv"].value = eb.iris_uv_radius
+            first, count = self._eye_ranges[side]
+            self._vao_eye.render(first=first, vertices=count)
+
+    # ------------------------------------------------------------ public
+
+    def render(self, params: MaskParams) -> np.ndarray:
+        """(H, W, 3) uint8 RGB; the placeholder when no face is present."""
+        if not params.face_present:
+            return self._placeholder.copy()
+        self._pose(params)
+        out = np.empty((self.height, self.width, 3), np.uint8)
+        self._fbo.read_into(out, components=3, alignment=1)
+        return out
+
+    def render_yuv420(self, params: MaskParams) -> np.ndarray:
+        """(H*3//2, W) uint8 I420, converted on the GPU and read back once."""
+        if not params.face_present:
+            return self._placeholder_yuv.copy()
+        self._pose(params)
+        ctx = self.ctx
+        ctx.disable(ctx.DEPTH_TEST)
+        self._fbo_yuv.use()
+        self._color.use(location=0)
+        self._vao_yuv.render(vertices=3)
+        out = np.empty((self.height * 3 // 2, self.width), np.uint8)
+        self._fbo_yuv.read_into(out, components=1, alignment=1)
+        return out
+
+    def close(self) -> None:
+        if self.ctx is not None:
+            self.ctx.release()
+            self.ctx = None
+
+    def __enter__(self) -> "AvatarRenderer":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
