@@ -1,0 +1,116 @@
+"""The offline clinical report: one self-contained HTML page from a MaskParams track.
+
+No video is needed or stored: plots and the summary table come from the
+parameter stream alone. Right eye red, left eye blue (the OD/OS convention).
+"""
+
+from __future__ import annotations
+
+import math
+from html import escape
+
+import numpy as np
+
+from .gaze import deviation_series, gaze_traces
+from .summary import ClinicalSummary, summarize
+from .svgplot import Series, time_plot
+from .track import ParamsTrack
+from .units import radii_to_mm
+
+RIGHT, LEFT = "#d62728", "#1f77b4"
+STYLE = """
+body{font-family:system-ui,sans-serif;margin:24px;color:#222;max-width:960px}
+h1{font-size:22px;margin:0 0 4px} h2{font-size:16px;margin:22px 0 6px}
+table{border-collapse:collapse;margin:6px 0} td,th{border:1px solid #ccc;padding:4px 8px;
+font-size:13px;text-align:left} th{background:#f3f3f3} .muted{color:#777;font-size:12px}
+.sign{font-weight:bold;color:#a00} .ok{color:#070} svg{display:block;margin:6px 0}
+"""
+
+
+def _fmt(v, digits: int = 1, unit: str = "") -> str:
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "—"
+    return f"{v:.{digits}f}{unit}"
+
+
+def _summary_table(s: ClinicalSummary) -> str:
+    d, lids, ny = s.deviation, s.lids, s.nystagmus
+    rows = [
+        ("Horizontal deviation", f"{_fmt(abs(d.horizontal_deg))}° / {_fmt(abs(d.horizontal_pd))} Δ "
+         f"{d.horizontal_name if math.isfinite(d.horizontal_deg) and abs(d.horizontal_deg) >= 0.05 else ''}",
+         d.confidence),
+        ("Vertical deviation", f"{_fmt(abs(d.vertical_deg))}° / {_fmt(abs(d.vertical_pd))} Δ "
+         f"{d.vertical_name if math.isfinite(d.vertical_deg) and abs(d.vertical_deg) >= 0.05 else ''}",
+         d.confidence),
+    ]
+    for side, eye in (("Right", lids.right), ("Left", lids.left)):
+        rows.append((f"{side} MRD1 / MRD2", f"{_fmt(eye.mrd1_mm)} / {_fmt(eye.mrd2_mm)} mm",
+                     eye.confidence))
+        rows.append((f"{side} palpebral fissure", f"{_fmt(eye.fissure_mm)} mm", eye.confidence))
+    rows.append(("Blinks", f"{len(lids.blinks)} ({_fmt(lids.blink_rate_per_min)} /min)",
+                 lids.blink_confidence))
+    if ny.present:
+        kind = f"{ny.direction} {ny.waveform}" + (f", fast phase {ny.fast_phase}" if ny.fast_phase else "")
+        rows.append(("Nystagmus", f"{kind}; {_fmt(ny.frequency_hz, 2)} Hz, "
+                     f"{_fmt(ny.amplitude_deg)}° peak-to-peak", ny.confidence))
+    else:
+        rows.append(("Nystagmus", "none detected", ny.confidence))
+    body = "".join(f"<tr><td>{escape(a)}</td><td>{escape(b)}</td><td>{c:.2f}</td></tr>"
+                   for a, b, c in rows)
+    return ("<table id='measurements'><tr><th>Measurement</th><th>Value</th>"
+            f"<th>Confidence</th></tr>{body}</table>")
+
+
+def _findings(s: ClinicalSummary) -> str:
+    if not s.findings:
+        return "<p id='findings' class='ok'>No sign above the reporting thresholds.</p>"
+    items = "".join(f"<li><span class='sign'>{escape(f.sign)}</span>: {escape(f.detail)} "
+                    f"<span class='muted'>(confidence {f.confidence:.2f})</span></li>"
+                    for f in s.findings)
+    return f"<ul id='findings'>{items}</ul>"
+
+
+def render_report(track: ParamsTrack, summary: ClinicalSummary | None = None,
+                  title: str = "Eye-movement report") -> str:
+    s = summary or summarize(track)
+    g = gaze_traces(track)
+    h_dev, v_dev = deviation_series(track)
+    blinks = [(b.start, b.end) for b in s.lids.blinks]
+    t = track.t if len(track) else np.zeros(1)
+
+    def lid(side: str, which: str) -> np.ndarray:
+        eye = track.eye(side)
+        return radii_to_mm(eye.upper if which == "upper" else eye.lower)
+
+    plots = []
+    if len(track):
+        plots = [
+            time_plot(t, [Series("right eye", g.right_yaw, RIGHT), Series("left eye", g.left_yaw, LEFT)],
+                      title="Horizontal gaze (+ = patient's left)", unit="degrees", spans=blinks),
+            time_plot(t, [Series("right eye", g.right_pitch, RIGHT), Series("left eye", g.left_pitch, LEFT)],
+                      title="Vertical gaze (+ = up)", unit="degrees", spans=blinks),
+            time_plot(t, [Series("horizontal (+ eso)", h_dev, "#2ca02c"),
+                          Series("vertical (+ right higher)", v_dev, "#9467bd")],
+                      title="Inter-eye deviation", unit="degrees"),
+            time_plot(t, [Series("right MRD1", lid("right", "upper"), RIGHT),
+                          Series("left MRD1", lid("left", "upper"), LEFT),
+                          Series("right MRD2", -lid("right", "lower"), "#ff9896"),
+                          Series("left MRD2 (below 0)", -lid("left", "lower"), "#aec7e8")],
+                      title="Lid margins from the iris centre (MRD1 up, MRD2 down)", unit="mm",
+                      minimum_span=12.0, spans=blinks),
+            time_plot(t, [Series("yaw", track.head_yaw, "#444"), Series("pitch", track.head_pitch, "#bcbd22"),
+                          Series("roll", track.head_roll, "#17becf")],
+                      title="Head posture", unit="degrees"),
+        ]
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>
+<style>{STYLE}</style></head><body>
+<h1>{escape(title)}</h1>
+<p class="muted">From the de-identified parameter track only ({s.frames} frames, face in
+{s.face_frames}, {s.duration_s:.1f} s). Lids in mm with an 11.7 mm iris diameter as the ruler;
+prism dioptres = 100·tan(angle). Shaded bands are blinks.</p>
+<h2>Findings</h2>{_findings(s)}
+<h2>Measurements</h2>{_summary_table(s)}
+<h2>Traces</h2>{''.join(plots) or '<p>No frames.</p>'}
+</body></html>
+"""
