@@ -18,7 +18,13 @@ How it is derived (`build_correspondence`):
      eyeball are pulled to the lid margin, because the eyeball moves on its own).
      The result is a triangle (3 vertex ids) + barycentric weights per landmark,
      so the point follows every expression and identity shape exactly.
-  4. The spread of the per-view points (cm) is kept: landmarks that slide with
+  4. MediaPipe's 3D output follows its own canonical face, not ICT's: in each
+     view MediaPipe's 3D landmarks are brought into the model frame with the
+     view's known rotation (scale and translation fitted), their offset from
+     the corresponded points (cm) is measured and the median over the views
+     kept (`offset`); the fitter adds it to the model shape, so the neutral
+     avatar fits with zero expression and its true head angles.
+  5. The spread of the per-view points (cm) is kept: landmarks that slide with
      the view (the face contour/jawline, FACE_OVAL below) have a large spread and
      are excluded from rigid pose and down-weighted in the fit.
 
@@ -40,7 +46,7 @@ import numpy as np
 
 from .assets import MULTIPIE68, PARTS, FaceModel, cache_dir
 
-CORRESPONDENCE_FORMAT = 1
+CORRESPONDENCE_FORMAT = 2
 N_FACE_LANDMARKS = 468
 
 # (yaw, pitch) degrees of the rendered views. +yaw turns the face to its left.
@@ -78,6 +84,7 @@ class Correspondence:
     spread: np.ndarray     # (468,) float32, cm: per-view scatter before combining
     views_seen: np.ndarray  # (468,) int32: in how many views the landmark was found
     contour: np.ndarray    # (468,) bool: face-oval landmarks (slide with the view)
+    offset: np.ndarray     # (468, 3) float32, cm: MediaPipe 3D minus ICT point, model frame
 
     def points(self, vertices: np.ndarray) -> np.ndarray:
         """Landmark positions on a mesh (N, 3) or a stack of meshes (..., N, 3)."""
@@ -105,12 +112,13 @@ def load_correspondence(model: FaceModel, rebuild: bool = False) -> Corresponden
     if path.is_file() and not rebuild:
         with np.load(path) as z:
             return Correspondence(tri=z["tri"], bary=z["bary"], spread=z["spread"],
-                                  views_seen=z["views_seen"], contour=z["contour"])
+                                  views_seen=z["views_seen"], contour=z["contour"],
+                                  offset=z["offset"])
     corr = build_correspondence(model)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npz")
     np.savez(tmp, tri=corr.tri, bary=corr.bary, spread=corr.spread,
-             views_seen=corr.views_seen, contour=corr.contour)
+             views_seen=corr.views_seen, contour=corr.contour, offset=corr.offset)
     tmp.replace(path)
     return corr
 
@@ -121,6 +129,7 @@ def build_correspondence(model: FaceModel, views=VIEWS) -> Correspondence:
     from ..tracking import MediaPipeTracker
 
     hits = np.full((len(views), N_FACE_LANDMARKS, 3), np.nan, np.float32)
+    tracked = []                     # MediaPipe 3D landmarks of each tracked view
     renderer = _MeanFaceRenderer(model)
     tracker = MediaPipeTracker(static_image_mode=True)
     try:
@@ -129,6 +138,7 @@ def build_correspondence(model: FaceModel, views=VIEWS) -> Correspondence:
             lm = tracker.track(rgb)
             if lm is None:
                 continue
+            tracked.append((_rotation(yaw, pitch), lm.points[:N_FACE_LANDMARKS]))
             xy = np.rint(lm.points[:N_FACE_LANDMARKS, :2]).astype(int)
             inside = (xy[:, 0] >= 0) & (xy[:, 0] < IMAGE_SIZE) & (xy[:, 1] >= 0) \
                 & (xy[:, 1] < IMAGE_SIZE)
@@ -147,7 +157,46 @@ def build_correspondence(model: FaceModel, views=VIEWS) -> Correspondence:
     tri, bary = _nearest_surface_points(model, median)
     contour = np.zeros(N_FACE_LANDMARKS, bool)
     contour[list(FACE_OVAL)] = True
-    return Correspondence(tri=tri, bary=bary, spread=spread, views_seen=seen, contour=contour)
+    corr = Correspondence(tri=tri, bary=bary, spread=spread, views_seen=seen, contour=contour,
+                          offset=np.zeros((N_FACE_LANDMARKS, 3), np.float32))
+    corr.offset = _mediapipe_offset(corr.points(model.neutral.astype(np.float64)), tracked,
+                                    ~contour)
+    return corr
+
+
+def similarity(model_pts: np.ndarray, obs: np.ndarray, w: np.ndarray):
+    """Weighted Umeyama: s, R, t minimising sum w |obs - (s R x + t)|^2."""
+    wsum = w.sum()
+    mx = w @ model_pts / wsum
+    mo = w @ obs / wsum
+    xc, oc = model_pts - mx, obs - mo
+    cov = (oc * w[:, None]).T @ xc / wsum
+    u, sv, vt = np.linalg.svd(cov)
+    d = np.ones(3)
+    if np.linalg.det(u) * np.linalg.det(vt) < 0:
+        d[2] = -1.0
+    r = (u * d) @ vt
+    var_x = w @ np.einsum("ij,ij->i", xc, xc) / wsum
+    s = float((sv * d).sum() / var_x)
+    return s, r, mo - s * r @ mx
+
+
+def to_camera_frame(points: np.ndarray) -> np.ndarray:
+    """MediaPipe pixels (x right, y down, z away) -> x right, y up, z towards the camera."""
+    return np.asarray(points, np.float64) * (1.0, -1.0, -1.0)
+
+
+def _mediapipe_offset(model_pts: np.ndarray, tracked: list[tuple[np.ndarray, np.ndarray]],
+                      use: np.ndarray) -> np.ndarray:
+    offsets = []
+    for r, pts in tracked:
+        p = to_camera_frame(pts)
+        xc = (model_pts[use] - model_pts[use].mean(0)) @ r.T      # rotated, centred
+        pc = p[use] - p[use].mean(0)
+        s = float(np.sum(xc * pc) / np.sum(xc * xc))
+        t = p[use].mean(0) - s * r @ model_pts[use].mean(0)
+        offsets.append((p - t) @ r / s - model_pts)
+    return np.median(offsets, axis=0).astype(np.float32)
 
 
 def _face_triangles(model: FaceModel) -> np.ndarray:
@@ -212,23 +261,6 @@ def _closest_point_on_triangle(p, a, b, c):
 
 # ------------------------------------------------------- private mean-face render
 
-def eyeball_geometry(model: FaceModel, side: str) -> tuple[np.ndarray, float, np.ndarray]:
-    """ICT eyeball of one side ("left"/"right", the face's own side): centre of the
-    sphere fitted to the sclera (cm), its radius, and the unit optical axis (centre
-    towards the cornea apex) of the neutral model."""
-    a, b = PARTS[f"sclera_{side}"]
-    s = model.neutral[a:b].astype(np.float64)
-    lhs = np.c_[2 * s, np.ones(len(s))]
-    sol = np.linalg.lstsq(lhs, (s ** 2).sum(1), rcond=None)[0]
-    centre = sol[:3]
-    radius = float(np.sqrt(sol[3] + centre @ centre))
-    a, b = PARTS[f"iris_{side}"]
-    iris = model.neutral[a:b].astype(np.float64)
-    front = iris[iris[:, 2] >= np.percentile(iris[:, 2], 95)]
-    axis = front.mean(0) - centre
-    return centre, radius, axis / np.linalg.norm(axis)
-
-
 _VS = """
 #version 330
 uniform mat4 mvp;
@@ -283,6 +315,8 @@ class _MeanFaceRenderer:
     def __init__(self, model: FaceModel):
         import moderngl
 
+        from .eyes import eyeball_geometry
+
         self.ctx = moderngl.create_standalone_context(backend="egl")
         tri = np.concatenate([model.tri_v[model.triangles_of(p)] for p in self._PARTS])
         eye_lo, eye_hi = PARTS["sclera_left"][0], PARTS["iris_right"][1]
@@ -296,8 +330,8 @@ class _MeanFaceRenderer:
         self.vao = self.ctx.vertex_array(
             self.prog, [(self.vbo, "3f 3f 1f", "in_pos", "in_normal", "in_material")])
         eyes = [eyeball_geometry(model, side) for side in ("left", "right")]
-        self.prog["eye_centre"].write(np.array([e[0] for e in eyes], np.float32).tobytes())
-        self.prog["eye_axis"].write(np.array([e[2] for e in eyes], np.float32).tobytes())
+        self.prog["eye_centre"].write(np.array([e.centre for e in eyes], np.float32).tobytes())
+        self.prog["eye_axis"].write(np.array([e.axis for e in eyes], np.float32).tobytes())
         self.prog["iris_radius"].value = _IRIS_RADIUS
         self.prog["pupil_radius"].value = _PUPIL_RADIUS
         s = IMAGE_SIZE

@@ -1,0 +1,255 @@
+"""Per-eye gaze, lid positions and blink from landmarks, for each eye on its own.
+
+Nothing here averages the two eyes or smooths over time (a 2-6 Hz nystagmus must
+survive); the only state is slow per-session calibration (iris radius, open-eye
+aperture) and the last reliable gaze, held while a blink hides the iris.
+
+Definitions (all geometric, so the renderer can reproduce them on the avatar):
+
+Head frame. The fitter gives a similarity (s, R, t) mapping ICT model
+coordinates (cm; x = the face's own left, y = up, z = out of the face) to the
+camera frame of the landmarks (pixels; X = image right, Y = up, Z = towards the
+camera). The head's horizontal and vertical axes seen in the image are the
+first two columns of s * R[:2, :2].
+
+Eyeball rotation (yaw_deg, pitch_deg). The ICT eyeball of that side
+(`EyeballGeometry`: centre of the sphere fitted to the sclera vertices, moved by
+the fitted identity, then carried through (s, R, t)) is projected into the image.
+The iris-centre landmark, taken relative to it and divided by s, gives the
+in-image offset d (cm) of the apparent iris centre; it is placed on the sphere
+of radius rho (distance from the ICT eyeball centre to its cornea apex, the
+painted pupil centre) in front of the centre, rotated back into the head frame
+(R^T), and its direction is compared with the ICT eye's rest optical axis:
+  yaw   = atan2(v.x, v.z) - atan2(a.x, a.z)          (+ = towards the patient's left)
+  pitch = atan2(v.y, |v.xz|) - atan2(a.y, |a.xz|)    (+ = up)
+So yaw = pitch = 0 is exactly the ICT eyeball in its rest pose; the renderer
+rotates the avatar's eyeball about the same centre by yaw (about the head's y
+axis) then pitch.
+
+Lids (upper_lid, lower_lid), in iris radii. Each landmark of the eye is
+expressed relative to the iris centre in the head's image axes (u along the
+head's horizontal, v along its vertical, cm). The upper and lower lid margins
+(polylines inner corner -> lid landmarks -> outer corner) are interpolated at
+the iris column u = 0: upper_lid = v_upper / r, lower_lid = -v_lower / r, where r
+is the patient's iris radius in the head frame: the running median of the iris
+landmark radius (mean distance of the 4 iris edge points to the centre, / s)
+over frames where the eye is well open.
+
+Blink. aperture = upper_lid + lower_lid; A_open is the running median of the
+aperture over the session (eyes are open most of the time):
+  blink = clip((BLINK_OPEN * A_open - aperture) / ((BLINK_OPEN - BLINK_CLOSED) * A_open), 0, 1)
+While blink > GAZE_HOLD_BLINK the iris landmarks are unreliable, and the last
+gaze from a reliable frame is held (blinks last ~0.1-0.3 s).
+
+`eye_opening_measures` is the fit-free 2D version used by the fidelity test.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..params import NEUTRAL_LOWER_LID, NEUTRAL_UPPER_LID, EyeParams
+from ..tracking.landmarks import LEFT_EYE_CONTOUR, RIGHT_EYE_CONTOUR, EyeContour, Landmarks
+from .assets import PARTS, FaceModel
+
+BLINK_OPEN = 0.75      # aperture fraction of A_open where blink starts rising from 0
+BLINK_CLOSED = 0.25    # aperture fraction of A_open counted as fully closed (MediaPipe
+                       # rarely brings the lid landmarks fully together)
+GAZE_HOLD_BLINK = 0.5
+IRIS_OPEN_MIN = 0.8    # iris radius samples only while aperture > this * A_open
+DEFAULT_IRIS_RADIUS_CM = 0.585
+HISTORY = 300          # frames in the running medians (~10 s at 30 fps)
+WARMUP = 15            # samples before a running median replaces the default
+
+CONTOURS = {"left": LEFT_EYE_CONTOUR, "right": RIGHT_EYE_CONTOUR}
+
+
+@dataclass(frozen=True)
+class EyeballGeometry:
+    """One ICT eyeball in the neutral model (cm): sphere centre fitted to the
+    sclera, sphere radius, rest optical axis (unit, centre -> cornea apex), rho =
+    distance centre -> cornea apex, and the centre's identity deltas (100, 3)."""
+    centre: np.ndarray
+    radius: float
+    axis: np.ndarray
+    rho: float
+    identity_deltas: np.ndarray
+
+
+def eyeball_geometry(model: FaceModel, side: str) -> EyeballGeometry:
+    """side: "left"/"right" = the face's own side (ICT naming)."""
+    a, b = PARTS[f"sclera_{side}"]
+    sclera = model.neutral[a:b].astype(np.float64)
+    lhs = np.c_[2 * sclera, np.ones(len(sclera))]
+    sol = np.linalg.lstsq(lhs, (sclera ** 2).sum(1), rcond=None)[0]
+    centre = sol[:3]
+    radius = float(np.sqrt(sol[3] + centre @ centre))
+    a2, b2 = PARTS[f"iris_{side}"]
+    iris = model.neutral[a2:b2].astype(np.float64)
+    front = iris[iris[:, 2] >= np.percentile(iris[:, 2], 95)].mean(0)
+    axis = (front - centre) / np.linalg.norm(front - centre)
+    apex = iris[np.argmax((iris - centre) @ axis)]
+    rho = float((apex - centre) @ axis)
+    # The whole eyeball moves rigidly with identity: its centre moves with the mean delta.
+    id_deltas = model.identity_deltas[:, a:b].astype(np.float32).mean(axis=1)
+    return EyeballGeometry(centre, radius, axis, rho, id_deltas)
+
+
+# ------------------------------------------------------------- 2D measures
+
+def _lid_at(u_points: np.ndarray, v_points: np.ndarray, u: float) -> float:
+    order = np.argsort(u_points)
+    return float(np.interp(u, u_points[order], v_points[order]))
+
+
+def eye_opening_measures(landmarks: Landmarks) -> dict[str, dict[str, float]]:
+    """Iris position within the eye opening, straight from 2D landmarks, per eye
+    ("left"/"right" = the patient's own eyes):
+      h         0 at the inner corner .. 1 at the outer corner: projection of the
+                iris centre on the corner-to-corner line / eye width
+      v         0 at the upper lid .. 1 at the lower lid, at the iris column
+                (perpendicular to the corner line)
+      aperture  lid-to-lid distance at the iris column / eye width
+    """
+    pts = landmarks.points[:, :2].astype(np.float64)
+    out = {}
+    for side, c in CONTOURS.items():
+        inner, outer, iris = pts[c.inner], pts[c.outer], pts[c.iris[0]]
+        width = float(np.linalg.norm(outer - inner))
+        e = (outer - inner) / max(width, 1e-9)
+        n = np.array([-e[1], e[0]])
+        if n[1] < 0:          # n points down the face (image y grows downwards)
+            n = -n
+        def uv(ids):
+            q = np.vstack([inner, pts[list(ids)], outer]) - inner
+            return q @ e, q @ n
+        iu, iv = (iris - inner) @ e, (iris - inner) @ n
+        up_v = _lid_at(*uv(c.upper), iu)
+        lo_v = _lid_at(*uv(c.lower), iu)
+        gap = lo_v - up_v
+        out[side] = {"h": float(iu / max(width, 1e-9)),
+                     "v": float((iv - up_v) / gap) if abs(gap) > 1e-6 else 0.5,
+                     "aperture": float(gap / max(width, 1e-9))}
+    return out
+
+
+# ------------------------------------------------------------- the eye model
+
+@dataclass
+class HeadFrame:
+    """The fitted similarity model -> camera frame, plus the eyeball centres in
+    model coordinates (identity applied)."""
+    scale: float
+    rotation: np.ndarray          # (3, 3)
+    translation: np.ndarray       # (3,)
+    eye_centres: dict[str, np.ndarray]
+
+
+class _RunningMedian:
+    def __init__(self, default: float, size: int = HISTORY):
+        self.default = default
+        self.values: deque[float] = deque(maxlen=size)
+        self._cached: float | None = None
+
+    def add(self, x: float) -> None:
+        self.values.append(x)
+        self._cached = None
+
+    @property
+    def value(self) -> float:
+        if len(self.values) < WARMUP:
+            return self.default
+        if self._cached is None:
+            self._cached = float(np.median(self.values))
+        return self._cached
+
+
+class _EyeState:
+    def __init__(self):
+        self.iris_radius = _RunningMedian(DEFAULT_IRIS_RADIUS_CM)
+        self.aperture = _RunningMedian(NEUTRAL_UPPER_LID + NEUTRAL_LOWER_LID)
+        self.last_gaze = (0.0, 0.0)
+
+
+class EyeModel:
+    """Per-session eye measurement; `reset()` for a new session."""
+
+    def __init__(self, model: FaceModel):
+        # Patient's left eye = ICT "left" (the face's own side), MediaPipe 473.. block.
+        self.geometry = {side: eyeball_geometry(model, side) for side in CONTOURS}
+        self._rest = {side: _angles(g.axis) for side, g in self.geometry.items()}
+        self.reset()
+
+    def reset(self) -> None:
+        self._state = {side: _EyeState() for side in CONTOURS}
+
+    def eye_centre(self, side: str, identity: np.ndarray | None) -> np.ndarray:
+        g = self.geometry[side]
+        if identity is None:
+            return g.centre
+        return g.centre + identity @ g.identity_deltas
+
+    def measure(self, landmarks: Landmarks, head: HeadFrame) -> dict[str, EyeParams]:
+        pts = landmarks.points
+        # Camera frame, 2D: x right, y up (pixels).
+        basis = head.scale * head.rotation[:2, :2]
+        inv_basis = np.linalg.inv(basis)
+        return {side: self._measure_eye(side, c, pts, head, inv_basis)
+                for side, c in CONTOURS.items()}
+
+    def _measure_eye(self, side: str, c: EyeContour, pts: np.ndarray, head: HeadFrame,
+                     inv_basis: np.ndarray) -> EyeParams:
+        st = self._state[side]
+        xy = pts[:, :2].astype(np.float64) * (1.0, -1.0)
+        iris = xy[c.iris[0]]
+        r_obs = float(np.mean(np.linalg.norm(xy[list(c.iris[1:])] - iris, axis=1))) / head.scale
+
+        def head_uv(ids):
+            return (xy[list(ids)] - iris) @ inv_basis.T        # (n, 2) cm, head axes
+
+        up = head_uv([c.inner, *c.upper, c.outer])
+        lo = head_uv([c.inner, *c.lower, c.outer])
+        v_up = _lid_at(up[:, 0], up[:, 1], 0.0)
+        v_lo = _lid_at(lo[:, 0], lo[:, 1], 0.0)
+
+        r = st.iris_radius.value
+        upper_lid, lower_lid = v_up / r, -v_lo / r
+        aperture = upper_lid + lower_lid
+        a_open = st.aperture.value
+        st.aperture.add(aperture)
+        if aperture > IRIS_OPEN_MIN * a_open:
+            st.iris_radius.add(r_obs)
+        blink = float(np.clip((BLINK_OPEN * a_open - aperture)
+                              / ((BLINK_OPEN - BLINK_CLOSED) * a_open), 0.0, 1.0))
+
+        if blink > GAZE_HOLD_BLINK:
+            yaw, pitch = st.last_gaze
+        else:
+            yaw, pitch = self._gaze(side, iris, head)
+            st.last_gaze = (yaw, pitch)
+        return EyeParams(yaw_deg=yaw, pitch_deg=pitch, upper_lid=float(upper_lid),
+                         lower_lid=float(lower_lid), blink=blink)
+
+    def _gaze(self, side: str, iris_xy: np.ndarray, head: HeadFrame) -> tuple[float, float]:
+        g = self.geometry[side]
+        centre = head.scale * head.rotation @ head.eye_centres[side] + head.translation
+        d = (iris_xy - centre[:2]) / head.scale
+        d2 = float(d @ d)
+        rho2 = g.rho * g.rho
+        if d2 > rho2:                 # outside the eyeball's silhouette: clamp to its rim
+            d *= np.sqrt(rho2 / d2) * 0.999
+            d2 = float(d @ d)
+        v_cam = np.array([d[0], d[1], np.sqrt(rho2 - d2)])
+        v = head.rotation.T @ v_cam
+        yaw, pitch = _angles(v)
+        rest_yaw, rest_pitch = self._rest[side]
+        return float(yaw - rest_yaw), float(pitch - rest_pitch)
+
+
+def _angles(v: np.ndarray) -> tuple[float, float]:
+    yaw = np.degrees(np.arctan2(v[0], v[2]))
+    pitch = np.degrees(np.arctan2(v[1], np.hypot(v[0], v[2])))
+    return float(yaw), float(pitch)

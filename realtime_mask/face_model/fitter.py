@@ -1,0 +1,175 @@
+"""Per-frame fit of the ICT face model to MediaPipe landmarks -> MaskParams.
+
+Per frame (all matrices precomputed in __init__, so a frame costs a few small
+mat-vecs):
+  1. Head pose: weighted similarity (Umeyama) from the current model shape to
+     MediaPipe's 3D landmarks on a rigid subset. The subset is derived, not
+     hand-listed: landmarks that no ICT expression moves by more than
+     RIGID_MAX_MOTION_CM, that are not on the face contour and whose
+     correspondence was stable across views (forehead, nose bridge and tip,
+     eye corners, upper cheeks...).
+  2. Expression: the landmarks are brought into the model frame and the
+     residual from the (identity-adjusted) mean shape is solved as a weighted
+     ridge least squares over the expression shapes, clipped to [0, 1] and
+     refined by a few projected-gradient steps. Eye shapes (blink, squint,
+     wide) are fitted as nuisance terms so lid motion is not explained by brow
+     or cheek shapes; they are dropped from the output (the eyes are carried by
+     EyeParams).
+  3. Identity: ICT's 100 identity modes, ridge-regularised, averaged over the
+     first IDENTITY_FRAMES frames with a face, then updated slowly
+     (IDENTITY_RATE). They absorb the patient's own face shape and never leave
+     this object (MaskParams has no field for them).
+  4. Eyes: eyes.EyeModel, per eye, from the fitted head frame.
+
+Camera frame: MediaPipe pixels with Y and Z flipped (X image right, Y up, Z
+towards the camera), so the ICT frame (x = the face's own left, y up, z out of
+the face) maps to it by a proper rotation R.
+
+Head angles: R = Ry(yaw) @ Rx(-pitch) @ Rz(-roll) (yaw applied last), with Ry,
+Rx, Rz the right-handed rotations about the camera axes. So +yaw turns the nose
+towards image right (the patient's left), +pitch lifts the chin, +roll tilts the
+head clockwise as the viewer sees it (params.py conventions). The renderer
+builds the same R from the same three angles.
+
+Face-contour landmarks slide along the silhouette: weight 0 in the pose, low in
+the expression/identity fit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..params import EXPRESSION_NAMES, EyeParams, HeadPose, MaskParams
+from ..tracking.landmarks import Landmarks
+from .assets import FaceModel
+from .correspondence import (N_FACE_LANDMARKS, Correspondence, load_correspondence, similarity,
+                             to_camera_frame)
+from .eyes import EyeModel, HeadFrame
+
+NUISANCE_SHAPES = ("eyeBlink_L", "eyeBlink_R", "eyeSquint_L", "eyeSquint_R",
+                   "eyeWide_L", "eyeWide_R")
+RIGID_COUNT = 60         # landmarks in the rigid subset
+RIGID_MAX_SPREAD_CM = 0.25
+CONTOUR_WEIGHT = 0.1
+Z_WEIGHT = 0.5            # MediaPipe depth is a learned guess: trust it less than x, y
+EXPRESSION_RIDGE = 0.02   # cm^2-scale prior on the expression weights
+IDENTITY_RIDGE = 0.5
+IDENTITY_FRAMES = 30
+IDENTITY_RATE = 0.01
+PG_STEPS = 4
+RESIDUAL_SCALE_CM = 0.5   # rms residual at which confidence reaches 0
+
+
+def rotation_from_angles(yaw_deg: float, pitch_deg: float, roll_deg: float) -> np.ndarray:
+    """R = Ry(yaw) Rx(-pitch) Rz(-roll), model -> camera (module docstring)."""
+    a, b, c = np.radians([yaw_deg, -pitch_deg, -roll_deg])
+    ry = np.array([[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]])
+    rx = np.array([[1, 0, 0], [0, np.cos(b), -np.sin(b)], [0, np.sin(b), np.cos(b)]])
+    rz = np.array([[np.cos(c), -np.sin(c), 0], [np.sin(c), np.cos(c), 0], [0, 0, 1]])
+    return ry @ rx @ rz
+
+
+def angles_from_rotation(r: np.ndarray) -> HeadPose:
+    """Inverse of rotation_from_angles (|pitch| < 90 degrees)."""
+    b = np.arcsin(np.clip(-r[1, 2], -1.0, 1.0))
+    a = np.arctan2(r[0, 2], r[2, 2])
+    c = np.arctan2(r[1, 0], r[1, 1])
+    return HeadPose(yaw_deg=float(np.degrees(a)), pitch_deg=float(-np.degrees(b)),
+                    roll_deg=float(-np.degrees(c)))
+
+
+class FaceFitter:
+    """Landmarks -> MaskParams for one session (create one per stream)."""
+
+    def __init__(self, model: FaceModel, correspondence: Correspondence | None = None):
+        corr = correspondence or load_correspondence(model)
+        self.correspondence = corr
+        self.eyes = EyeModel(model)
+        names = list(EXPRESSION_NAMES) + list(NUISANCE_SHAPES)
+        idx = [model.expression_index(n) for n in names]
+        self._n_out = len(EXPRESSION_NAMES)
+
+        # MediaPipe's own landmark model deviates systematically from ICT's
+        # surface (depth above all); the offset measured on the rendered mean face
+        # makes the neutral avatar fit with zero expression.
+        mean = corr.points(model.neutral.astype(np.float64)) + corr.offset    # (L, 3)
+        expr = corr.points(model.expression_deltas[idx].astype(np.float64))   # (K, L, 3)
+        ident = corr.points(model.identity_deltas.astype(np.float64))         # (I, L, 3)
+        self._mean = mean
+        self._expr = expr
+        self._ident = ident
+
+        # Per-coordinate weights for the expression/identity fit.
+        lw = np.where(corr.contour, CONTOUR_WEIGHT, 1.0)
+        lw = lw / (1.0 + (corr.spread / RIGID_MAX_SPREAD_CM) ** 2)
+        cw = (lw[:, None] * np.array([1.0, 1.0, Z_WEIGHT])).reshape(-1)
+        a = expr.reshape(len(idx), -1).T                                      # (3L, K)
+        self._h = a.T @ (a * cw[:, None]) + EXPRESSION_RIDGE * np.eye(len(idx))
+        self._h_inv = np.linalg.inv(self._h)
+        self._atw = (a * cw[:, None]).T                                       # (K, 3L)
+        self._step = 1.0 / np.linalg.eigvalsh(self._h)[-1]
+        b = ident.reshape(len(ident), -1).T                                   # (3L, I)
+        self._id_solve = np.linalg.solve(
+            b.T @ (b * cw[:, None]) + IDENTITY_RIDGE * np.eye(b.shape[1]), (b * cw[:, None]).T)
+
+        # Rigid subset for the pose.
+        motion = np.linalg.norm(model.expression_deltas[idx].astype(np.float64)[
+            :, corr.tri], axis=-1).max(axis=(0, 2))                             # (L,)
+        candidates = ~corr.contour & (corr.spread < RIGID_MAX_SPREAD_CM)
+        motion[~candidates] = np.inf
+        self.rigid = np.sort(np.argsort(motion)[:RIGID_COUNT])
+        self.rigid = self.rigid[np.isfinite(motion[self.rigid])]
+        if len(self.rigid) < 12:
+            raise RuntimeError(f"only {len(self.rigid)} rigid landmarks: correspondence broken")
+        self._rigid_w = 1.0 / (1.0 + (corr.spread[self.rigid] / 0.1) ** 2)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget everything about the session: identity, expression, eye calibration."""
+        self.identity = np.zeros(self._ident.shape[0])
+        self._identity_frames = 0
+        self._shape = self._mean.copy()            # mean + identity
+        self._weights = np.zeros(self._h.shape[0])
+        self.eyes.reset()
+        self.last_head: HeadFrame | None = None
+
+    def fit(self, landmarks: Landmarks | None, timestamp: float) -> MaskParams:
+        if landmarks is None:
+            return MaskParams.no_face(timestamp)
+        p = to_camera_frame(landmarks.points[:N_FACE_LANDMARKS])
+        shape = self._shape + np.tensordot(self._weights, self._expr, 1)
+        s, r, t = similarity(shape[self.rigid], p[self.rigid], self._rigid_w)
+
+        y = (p - t) @ r / s                                   # = R^T (p - t) / s, per row
+        resid = (y - self._shape).reshape(-1)
+        b = self._atw @ resid
+        w = np.clip(self._h_inv @ b, 0.0, 1.0)
+        for _ in range(PG_STEPS):
+            w = np.clip(w - self._step * (self._h @ w - b), 0.0, 1.0)
+        self._weights = w
+        expr_part = np.tensordot(w, self._expr, 1)
+        err = resid - expr_part.reshape(-1)
+        rms = float(np.sqrt(np.mean(err * err)))
+        self._update_identity(y - self._mean - expr_part)
+
+        head = HeadFrame(scale=s, rotation=r, translation=t, eye_centres={
+            side: self.eyes.eye_centre(side, self.identity) for side in ("left", "right")})
+        self.last_head = head
+        eyes = self.eyes.measure(landmarks, head)
+        conf = float(landmarks.confidence) * float(np.clip(1.0 - rms / RESIDUAL_SCALE_CM, 0, 1))
+        return MaskParams(
+            timestamp=float(timestamp), face_present=True, confidence=conf,
+            head=angles_from_rotation(r), expression=w[:self._n_out].astype(np.float32),
+            left_eye=eyes["left"], right_eye=eyes["right"])
+
+    def _update_identity(self, identity_residual: np.ndarray) -> None:
+        est = self._id_solve @ identity_residual.reshape(-1)
+        self._identity_frames += 1
+        rate = max(1.0 / self._identity_frames, IDENTITY_RATE) \
+            if self._identity_frames <= IDENTITY_FRAMES else IDENTITY_RATE
+        self.identity += rate * (est - self.identity)
+        self._shape = self._mean + np.tensordot(self.identity, self._ident, 1)
+
+
+__all__ = ["FaceFitter", "EyeParams", "rotation_from_angles", "angles_from_rotation",
+           "similarity"]
