@@ -1,0 +1,113 @@
+"""`realtime-mask report`: the HTML report from a parameter track, checked in headless chromium."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from realtime_mask.cli import main
+from realtime_mask.params import write_jsonl
+from realtime_mask.synth import PatientScript, script_patient
+
+CHROMIUM = Path("/usr/bin/chromium")
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+RIGHT_RGB = (0xD6, 0x27, 0x28)
+LEFT_RGB = (0x1F, 0x77, 0xB4)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.skip("headless chromium not installed at /usr/bin/chromium")
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        yield b
+        b.close()
+
+
+def colour_pixels(png: np.ndarray, rgb: tuple[int, int, int], tol: int = 30) -> np.ndarray:
+    return np.all(np.abs(png[..., :3].astype(int) - np.array(rgb)) <= tol, axis=-1)
+
+
+def read_png(path: Path) -> np.ndarray:
+    import cv2
+    return cv2.cvtColor(cv2.imread(str(path), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+
+
+def make_track(tmp_path: Path, right_eye_offset_deg: float = 0.0, **script) -> Path:
+    patient = script_patient(PatientScript(**script))
+    for p in patient.frames:  # a second sign on top of the scripted one
+        p.right_eye.yaw_deg += right_eye_offset_deg
+    path = tmp_path / "params.jsonl"
+    write_jsonl(path, patient.frames)
+    return path
+
+
+def test_report_command_writes_findings_and_json(tmp_path, capsys):
+    params = make_track(tmp_path, sign="esotropia", deviation_deg=10.0, gaze_positions=True)
+    out, js = tmp_path / "report.html", tmp_path / "report.json"
+    assert main(["report", str(params), "-o", str(out), "--json", str(js)]) == 0
+    html = out.read_text()
+    assert "esotropia" in html and "17.6 Δ" in html
+    # Self-contained: no script, no external resource.
+    assert "<script" not in html and not re.search(r'(src|href)="https?:', html)
+    import json
+    d = json.loads(js.read_text())
+    assert d["deviation"]["horizontal_deg"] == pytest.approx(10.0, abs=0.1)
+    assert [f["sign"] for f in d["findings"]] == ["esotropia"]
+    assert "esotropia" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("content,message", [
+    (None, "no such file"),
+    ("not json\n", "bad MaskParams line"),
+    ('{"version": 99, "timestamp": 0}\n', "unsupported MaskParams version"),
+    ("", "no MaskParams lines"),
+])
+def test_report_bad_input_is_one_clear_error(tmp_path, capsys, content, message):
+    path = tmp_path / "in.jsonl"
+    if content is not None:
+        path.write_text(content)
+    assert main(["report", str(path), "-o", str(tmp_path / "r.html")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0]
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_report_plots_render_in_chromium(tmp_path, browser):
+    params = make_track(tmp_path, right_eye_offset_deg=8.0, sign="nystagmus",
+                        nystagmus_hz=3.0, nystagmus_amplitude_deg=4.0)
+    out = tmp_path / "report.html"
+    assert main(["report", str(params), "-o", str(out)]) == 0
+    page = browser.new_page(viewport={"width": 1000, "height": 1400})
+    page.goto(out.as_uri())
+    findings = page.locator("#findings").inner_text()
+    assert "esotropia: 8.0°" in findings and "nystagmus: horizontal pendular, 3.0 Hz" in findings
+    boxes = [page.locator("svg.plot").nth(i).bounding_box() for i in range(5)]
+    shot = tmp_path / "report.png"
+    page.screenshot(path=str(shot), full_page=True)
+    page.close()
+    png = read_png(shot)
+
+    def region(box):
+        x, y, w, h = (int(round(v)) for v in (box["x"], box["y"], box["width"], box["height"]))
+        return png[y:y + h, x + 52:x + w - 180]  # the plot area without the legend
+
+    # Horizontal gaze plot: both eyes' lines are drawn, they oscillate (each
+    # covers many rows; a flat line covers two or three) and the right eye's
+    # line lies above the left one's (8 degrees more towards +yaw).
+    gaze = region(boxes[0])
+    red, blue = colour_pixels(gaze, RIGHT_RGB), colour_pixels(gaze, LEFT_RGB)
+    assert red.sum() > 500 and blue.sum() > 500
+    red_rows, blue_rows = np.flatnonzero(red.any(axis=1)), np.flatnonzero(blue.any(axis=1))
+    assert np.ptp(red_rows) > 15 and np.ptp(blue_rows) > 15
+    assert np.median(np.nonzero(red)[0]) < np.median(np.nonzero(blue)[0]) - 20
+    # Vertical gaze plot: the eyes are steady there, so the lines stay in a thin band.
+    vertical = colour_pixels(region(boxes[1]), LEFT_RGB)
+    rows = np.flatnonzero(vertical.any(axis=1))
+    assert vertical.sum() > 300 and np.ptp(rows) < np.ptp(np.flatnonzero(red.any(axis=1)))
