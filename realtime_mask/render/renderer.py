@@ -73,8 +73,9 @@ class AvatarRenderer:
                  appearance: Appearance | None = None) -> None:
         import moderngl
 
-        if width < 16 or height < 16 or width % 2 or height % 2:
-            raise ValueError(f"frame size must be even and at least 16x16, got {width}x{height}")
+        if width < 16 or height < 16 or width % 4 or height % 2:
+            raise ValueError("frame width must be a multiple of 4 and height even, both "
+                             f">= 16, got {width}x{height}")
         self.width, self.height = int(width), int(height)
         self.appearance = appearance or NEUTRAL_APPEARANCE
         pos = model.neutral.astype(np.float64)
@@ -132,7 +133,9 @@ class AvatarRenderer:
         self._color = ctx.texture((w, h), 4)
         self._depth = ctx.depth_renderbuffer((w, h))
         self._fbo = ctx.framebuffer([self._color], self._depth)
-        self._yuv_tex = ctx.texture((w, h * 3 // 2), 1)
+        self._color.filter = (moderngl.LINEAR, moderngl.LINEAR)   # 2x2 chroma mean in one fetch
+        # I420 packed 4 bytes per texel: reading it back gives the planes directly
+        self._yuv_tex = ctx.texture((w // 4, h * 3 // 2), 4)
         self._fbo_yuv = ctx.framebuffer([self._yuv_tex])
 
         view = _translate(-(LOOK_AT + np.array([0.0, 0.0, CAMERA_DISTANCE])))
@@ -145,6 +148,10 @@ class AvatarRenderer:
         self._prog_yuv["u_size"].value = (w, h)
         self._prog_yuv["u_rgb"].value = 0
         self._clear = tuple(self.appearance.background_rgb)
+        # The projection flips y (top row first in memory), which turns ICT's
+        # counter-clockwise front faces clockwise on screen.
+        ctx.front_face = "cw"
+        ctx.cull_face = "back"
 
         self._placeholder = placeholder_rgb(w, h, self.appearance)
         import cv2
@@ -183,7 +190,7 @@ class AvatarRenderer:
 
         ctx = self.ctx
         self._fbo.use()
-        ctx.enable(ctx.DEPTH_TEST)
+        ctx.enable(ctx.DEPTH_TEST | ctx.CULL_FACE)
         ctx.clear(*self._clear, 1.0, depth=1.0)
         self._vao_surface.render()
         if mouth_open:
@@ -214,12 +221,12 @@ class AvatarRenderer:
             return self._placeholder_yuv.copy()
         self._pose(params)
         ctx = self.ctx
-        ctx.disable(ctx.DEPTH_TEST)
+        ctx.disable(ctx.DEPTH_TEST | ctx.CULL_FACE)
         self._fbo_yuv.use()
         self._color.use(location=0)
         self._vao_yuv.render(vertices=3)
         out = np.empty((self.height * 3 // 2, self.width), np.uint8)
-        self._fbo_yuv.read_into(out, components=1, alignment=1)
+        self._fbo_yuv.read_into(out, components=4, alignment=1)
         return out
 
     def close(self) -> None:
