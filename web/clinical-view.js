@@ -1,6 +1,308 @@
-// Doctor-side clinical view (live eye-movement plots and readouts).
+// Doctor-side clinical view: live eye-movement plots and readouts.
 // Contract used by doctor.js: createClinicalView(container) -> { update(params), reset() }
-// where params is MaskParams.to_dict() for one frame.
+// where params is MaskParams.to_dict() for one frame, arriving at the video frame rate.
+//
+// It keeps the last 10 s of parameters and redraws at most 10 times a second:
+// horizontal and vertical gaze of each eye, lid margins of each eye (MRD1 up,
+// MRD2 down, in mm with an 11.7 mm iris as the ruler), and readouts of the
+// inter-eye deviation and of nystagmus (a spectral peak between 1 and 8 Hz).
+// Right eye red, left eye blue (the OD/OS convention).
+
+const WINDOW_S = 10;
+const REDRAW_MS = 100;
+const READOUT_MS = 500;
+const IRIS_RADIUS_MM = 5.85;
+const RIGHT = "#d62728";
+const LEFT = "#1f77b4";
+const DEVIATION_S = 2;
+const NYSTAGMUS_S = 5;
+const BAND_HZ = [1, 8];
+const MIN_SNR = 6;
+const MIN_P2P_DEG = 0.8;
+const SACCADE_STEP_DEG = 6;
+
+function finite(v) {
+  return typeof v === "number" && Number.isFinite(v);
+}
+
+function median(values) {
+  if (!values.length) return NaN;
+  const s = [...values].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+// One frame -> a flat sample; gaze is NaN when the face is lost or the eye is shut.
+function toSample(p) {
+  const t = Number(p.timestamp);
+  if (!finite(t)) return null;
+  const s = { t, present: !!p.face_present };
+  for (const side of ["right", "left"]) {
+    const e = (p.face_present && p[`${side}_eye`]) || {};
+    const upper = finite(e.upper_lid) ? e.upper_lid * IRIS_RADIUS_MM : NaN;
+    const lower = finite(e.lower_lid) ? e.lower_lid * IRIS_RADIUS_MM : NaN;
+    const open = finite(upper) && finite(lower) && upper + lower > 2.5 && !(e.blink > 0.6);
+    s[`${side}Yaw`] = open && finite(e.yaw_deg) ? e.yaw_deg : NaN;
+    s[`${side}Pitch`] = open && finite(e.pitch_deg) ? e.pitch_deg : NaN;
+    s[`${side}Upper`] = upper;
+    s[`${side}Lower`] = lower;
+  }
+  return s;
+}
+
+function makeCanvas(container, title) {
+  const box = document.createElement("div");
+  box.className = "cv-plot";
+  const label = document.createElement("div");
+  label.className = "cv-plot-title";
+  label.textContent = title;
+  const canvas = document.createElement("canvas");
+  canvas.height = 110;
+  canvas.style.width = "100%";
+  canvas.style.height = "110px";
+  canvas.style.display = "block";
+  box.append(label, canvas);
+  container.append(box);
+  return canvas;
+}
+
+function drawPlot(canvas, samples, tEnd, lines, minSpan) {
+  const width = Math.max(200, Math.round(canvas.clientWidth || 480));
+  if (canvas.width !== width) canvas.width = width;
+  const ctx = canvas.getContext("2d");
+  const w = canvas.width, h = canvas.height;
+  const left = 34, top = 6, pw = w - left - 6, ph = h - top - 16;
+  ctx.fillStyle = "#fbfbfb";
+  ctx.fillRect(0, 0, w, h);
+  ctx.strokeStyle = "#bbb";
+  ctx.strokeRect(left + 0.5, top + 0.5, pw, ph);
+
+  let lo = Infinity, hi = -Infinity;
+  for (const s of samples) for (const l of lines) {
+    const v = l.value(s);
+    if (finite(v)) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+  }
+  if (!finite(lo)) { lo = -minSpan / 2; hi = minSpan / 2; }
+  const mid = (lo + hi) / 2, span = Math.max(hi - lo, minSpan) * 1.15;
+  const y0 = mid - span / 2, y1 = mid + span / 2;
+  const tStart = tEnd - WINDOW_S;
+  const sx = (t) => left + ((t - tStart) / WINDOW_S) * pw;
+  const sy = (v) => top + (1 - (v - y0) / (y1 - y0)) * ph;
+
+  ctx.font = "10px sans-serif";
+  ctx.fillStyle = "#555";
+  ctx.textAlign = "right";
+  for (const v of [y0 + span * 0.1, mid, y1 - span * 0.1]) {
+    ctx.fillText(v.toFixed(1), left - 3, sy(v) + 3);
+  }
+  if (y0 < 0 && y1 > 0) {
+    ctx.strokeStyle = "#ccc";
+    ctx.beginPath();
+    ctx.moveTo(left, sy(0));
+    ctx.lineTo(left + pw, sy(0));
+    ctx.stroke();
+  }
+  ctx.textAlign = "center";
+  for (let k = 0; k <= WINDOW_S; k += 2) ctx.fillText(`-${WINDOW_S - k}s`, sx(tStart + k), h - 3);
+
+  ctx.save();
+  ctx.beginPath();
+  ctx.rect(left, top, pw, ph);
+  ctx.clip();
+  ctx.lineWidth = 1.8;
+  for (const l of lines) {
+    ctx.strokeStyle = l.color;
+    ctx.beginPath();
+    let pen = false;
+    for (const s of samples) {
+      const v = l.value(s);
+      if (!finite(v)) { pen = false; continue; }
+      if (pen) ctx.lineTo(sx(s.t), sy(v));
+      else { ctx.moveTo(sx(s.t), sy(v)); pen = true; }
+    }
+    ctx.stroke();
+  }
+  ctx.restore();
+}
+
+// Deviation over the last few seconds: right minus left (+ = eso; + vertical = right higher).
+export function deviationReadout(samples) {
+  const h = [], v = [];
+  for (const s of samples) {
+    if (finite(s.rightYaw) && finite(s.leftYaw)) h.push(s.rightYaw - s.leftYaw);
+    if (finite(s.rightPitch) && finite(s.leftPitch)) v.push(s.rightPitch - s.leftPitch);
+  }
+  if (h.length < 5) return { text: "Deviation: —", horizontal: NaN, vertical: NaN };
+  const hd = median(h), vd = median(v);
+  const pd = (deg) => Math.abs(100 * Math.tan((deg * Math.PI) / 180)).toFixed(1);
+  const hName = Math.abs(hd) < 0.05 ? "" : hd > 0 ? " eso" : " exo";
+  const vName = Math.abs(vd) < 0.05 ? "" : vd > 0 ? " R higher" : " L higher";
+  return {
+    horizontal: hd,
+    vertical: vd,
+    text: `Deviation: ${Math.abs(hd).toFixed(1)}° (${pd(hd)} Δ)${hName} · ` +
+          `vertical ${Math.abs(vd).toFixed(1)}° (${pd(vd)} Δ)${vName}`,
+  };
+}
+
+// The dominant oscillation of a uniformly resampled trace (Hann window, DFT scan).
+function spectralPeak(x, fs) {
+  const n = x.length;
+  let sum = 0, sumT = 0, sumTT = 0, sumTX = 0;
+  for (let i = 0; i < n; i++) { sum += x[i]; sumT += i; sumTT += i * i; sumTX += i * x[i]; }
+  const slope = (n * sumTX - sumT * sum) / (n * sumTT - sumT * sumT || 1);
+  const icpt = (sum - slope * sumT) / n;
+  const y = new Float64Array(n);
+  let wsum = 0;
+  for (let i = 0; i < n; i++) {
+    const w = 0.5 - 0.5 * Math.cos((2 * Math.PI * i) / (n - 1));
+    y[i] = (x[i] - icpt - slope * i) * w;
+    wsum += w;
+  }
+  const powers = [];
+  let best = { f: NaN, power: 0 };
+  const fHi = Math.min(BAND_HZ[1], 0.45 * fs);
+  for (let f = BAND_HZ[0]; f <= fHi; f += 0.05) {
+    let re = 0, im = 0;
+    const k = (2 * Math.PI * f) / fs;
+    for (let i = 0; i < n; i++) { re += y[i] * Math.cos(k * i); im -= y[i] * Math.sin(k * i); }
+    const power = re * re + im * im;
+    powers.push(power);
+    if (power > best.power) best = { f, power };
+  }
+  const noise = median(powers) || 1e-12;
+  const edge = best.f <= BAND_HZ[0] + 0.01 || best.f >= fHi - 0.05;
+  return { f: best.f, p2p: (4 * Math.sqrt(best.power)) / wsum, snr: best.power / noise, edge };
+}
+
+function resample(samples, key, fs) {
+  const pts = samples.filter((s) => finite(s[key]));
+  if (pts.length < 2) return null;
+  const t0 = pts[0].t, t1 = pts[pts.length - 1].t;
+  const out = [];
+  let j = 0, offset = 0, prev = pts[0][key];
+  for (let t = t0; t <= t1 + 1e-9; t += 1 / fs) {
+    while (j < pts.length - 2 && pts[j + 1].t < t) j++;
+    const a = pts[j], b = pts[Math.min(j + 1, pts.length - 1)];
+    const u = b.t > a.t ? Math.min(1, Math.max(0, (t - a.t) / (b.t - a.t))) : 0;
+    const v = a[key] + u * (b[key] - a[key]);
+    if (Math.abs(v - prev) > SACCADE_STEP_DEG) offset += v - prev;  // refixation, not nystagmus
+    prev = v;
+    out.push(v - offset);
+  }
+  return out;
+}
+
+export function nystagmusReadout(samples) {
+  if (samples.length < 30) return { text: "Nystagmus: —", present: false };
+  const dts = [];
+  for (let i = 1; i < samples.length; i++) dts.push(samples[i].t - samples[i - 1].t);
+  const fs = 1 / (median(dts.filter((d) => d > 0)) || 1 / 30);
+  const found = [];
+  for (const [axis, name] of [["Yaw", "horizontal"], ["Pitch", "vertical"]]) {
+    const peaks = [];
+    for (const side of ["right", "left"]) {
+      const x = resample(samples, side + axis, fs);
+      if (x && x.length >= 2 * fs) peaks.push(spectralPeak(x, fs));
+    }
+    if (!peaks.length) continue;
+    const hit = peaks.filter((p) => !p.edge && p.snr >= MIN_SNR && p.p2p >= MIN_P2P_DEG);
+    if (hit.length) {
+      found.push({
+        name,
+        f: hit.reduce((a, p) => a + p.f, 0) / hit.length,
+        p2p: hit.reduce((a, p) => a + p.p2p, 0) / hit.length,
+      });
+    }
+  }
+  if (!found.length) return { text: "Nystagmus: none", present: false };
+  found.sort((a, b) => b.p2p - a.p2p);
+  const n = found[0];
+  return {
+    present: true, direction: n.name, frequency: n.f, amplitude: n.p2p,
+    text: `Nystagmus: ${n.name}, ${n.f.toFixed(1)} Hz, ${n.p2p.toFixed(1)}° peak-to-peak`,
+  };
+}
+
+function lidReadout(samples) {
+  const recent = samples.slice(-30);
+  const part = (side) => {
+    const up = recent.map((s) => s[`${side}Upper`]).filter(finite);
+    const lo = recent.map((s) => s[`${side}Lower`]).filter(finite);
+    if (!up.length) return `${side === "right" ? "R" : "L"} —`;
+    return `${side === "right" ? "R" : "L"} MRD1 ${median(up).toFixed(1)} / MRD2 ${median(lo).toFixed(1)} mm`;
+  };
+  return `Lids: ${part("right")} · ${part("left")}`;
+}
+
 export function createClinicalView(container) {
-  return { update(params) {}, reset() {} };
+  container.classList.add("clinical-view");
+  container.replaceChildren();
+  const readouts = document.createElement("div");
+  readouts.className = "cv-readouts";
+  const line = (cls) => {
+    const d = document.createElement("div");
+    d.className = cls;
+    readouts.append(d);
+    return d;
+  };
+  const deviationEl = line("cv-deviation");
+  const nystagmusEl = line("cv-nystagmus");
+  const lidsEl = line("cv-lids");
+  const faceEl = line("cv-face");
+  container.append(readouts);
+  const horizontal = makeCanvas(container, "Horizontal gaze, degrees (+ = patient's left) — right eye red, left eye blue");
+  const vertical = makeCanvas(container, "Vertical gaze, degrees (+ = up)");
+  const lids = makeCanvas(container, "Lids, mm: MRD1 above 0, MRD2 below 0");
+
+  let samples = [];
+  let lastDraw = -Infinity, lastReadout = -Infinity, pending = null;
+
+  function draw() {
+    pending = null;
+    lastDraw = performance.now();
+    const tEnd = samples.length ? samples[samples.length - 1].t : WINDOW_S;
+    drawPlot(horizontal, samples, tEnd, [
+      { color: RIGHT, value: (s) => s.rightYaw }, { color: LEFT, value: (s) => s.leftYaw }], 6);
+    drawPlot(vertical, samples, tEnd, [
+      { color: RIGHT, value: (s) => s.rightPitch }, { color: LEFT, value: (s) => s.leftPitch }], 6);
+    drawPlot(lids, samples, tEnd, [
+      { color: RIGHT, value: (s) => s.rightUpper }, { color: LEFT, value: (s) => s.leftUpper },
+      { color: RIGHT, value: (s) => -s.rightLower }, { color: LEFT, value: (s) => -s.leftLower }], 12);
+    if (lastDraw - lastReadout >= READOUT_MS) {
+      lastReadout = lastDraw;
+      const last = samples[samples.length - 1];
+      deviationEl.textContent = deviationReadout(samples.filter((s) => s.t >= tEnd - DEVIATION_S)).text;
+      nystagmusEl.textContent = nystagmusReadout(samples.filter((s) => s.t >= tEnd - NYSTAGMUS_S)).text;
+      lidsEl.textContent = lidReadout(samples);
+      faceEl.textContent = last && !last.present ? "No face in view" : "";
+    }
+  }
+
+  function schedule() {
+    if (pending !== null) return;
+    const wait = Math.max(0, REDRAW_MS - (performance.now() - lastDraw));
+    pending = setTimeout(draw, wait);
+  }
+
+  draw();
+  return {
+    update(params) {
+      const s = params && typeof params === "object" ? toSample(params) : null;
+      if (!s) return;  // a malformed frame is skipped, the view keeps going
+      if (samples.length && s.t < samples[samples.length - 1].t) samples = [];  // a new stream
+      samples.push(s);
+      const cut = s.t - WINDOW_S;
+      let k = 0;
+      while (k < samples.length && samples[k].t < cut) k++;
+      if (k) samples = samples.slice(k);
+      schedule();
+    },
+    reset() {
+      samples = [];
+      lastReadout = -Infinity;
+      if (pending !== null) { clearTimeout(pending); pending = null; }
+      draw();
+    },
+  };
 }

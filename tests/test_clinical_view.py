@@ -1,0 +1,146 @@
+"""web/clinical-view.js in real headless chromium: plots draw, move and read out the signs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from realtime_mask.synth import PatientScript, script_patient
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ORIGIN = "http://clinical.test"
+PAGE = """<!doctype html><html><body style="margin:0;background:#fff">
+<div id="view" style="width:640px"></div>
+<script type="module">
+import { createClinicalView } from "./clinical-view.js";
+window.view = createClinicalView(document.getElementById("view"));
+window.feed = (frames) => { for (const f of frames) window.view.update(f); };
+window.ready = true;
+</script></body></html>"""
+RIGHT_RGB = (0xD6, 0x27, 0x28)
+LEFT_RGB = (0x1F, 0x77, 0xB4)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.skip("headless chromium not installed at /usr/bin/chromium")
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    page = browser.new_page(viewport={"width": 700, "height": 520})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+
+    def serve(route):
+        name = route.request.url.removeprefix(ORIGIN + "/")
+        if name == "index.html":
+            route.fulfill(body=PAGE, content_type="text/html")
+        elif name == "clinical-view.js":
+            route.fulfill(path=str(REPO / "web" / "clinical-view.js"),
+                          content_type="text/javascript")
+        else:
+            route.fulfill(status=404, body="")
+
+    page.route(f"{ORIGIN}/**", serve)
+    page.goto(f"{ORIGIN}/index.html")
+    page.wait_for_function("window.ready === true")
+    yield page
+    page.close()
+    assert errors == []
+
+
+def frames_of(**script) -> list[dict]:
+    return [p.to_dict() for p in script_patient(PatientScript(**script)).frames]
+
+
+def canvas_pixels(page, index: int, path: Path) -> np.ndarray:
+    import cv2
+    page.locator("canvas").nth(index).screenshot(path=str(path))
+    return cv2.cvtColor(cv2.imread(str(path), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+
+
+def colour(png: np.ndarray, rgb, tol: int = 40) -> np.ndarray:
+    return np.all(np.abs(png.astype(int) - np.array(rgb)) <= tol, axis=-1)
+
+
+def feed(page, frames: list[dict]) -> None:
+    page.evaluate("(f) => window.feed(f)", frames)
+    page.wait_for_timeout(700)  # past the 100 ms redraw and the 500 ms readout period
+
+
+def test_view_draws_both_eyes_and_reads_out_esotropia(page, tmp_path):
+    frames = frames_of(sign="esotropia", deviation_deg=10.0, deviating_eye="right", duration_s=6.0)
+    feed(page, frames)
+    text = page.locator(".cv-deviation").inner_text()
+    assert "10.0° (17.6 Δ) eso" in text
+    assert page.locator(".cv-nystagmus").inner_text() == "Nystagmus: none"
+    assert page.locator(".cv-lids").inner_text().startswith("Lids: R MRD1 4.4 / MRD2 5.6 mm")
+    png = canvas_pixels(page, 0, tmp_path / "horizontal.png")
+    red, blue = colour(png, RIGHT_RGB), colour(png, LEFT_RGB)
+    assert red.sum() > 200 and blue.sum() > 200
+    # The right eye is 10 degrees towards +yaw: drawn above the left eye's line.
+    assert np.median(np.nonzero(red)[0]) < np.median(np.nonzero(blue)[0]) - 20
+    # The 6 s of data fill the right 60% of the 10 s window, nothing on the far left.
+    cols = np.flatnonzero((red | blue).any(axis=0))
+    assert cols.min() > 0.3 * png.shape[1]
+
+
+def test_view_scrolls_and_reads_out_nystagmus(page, tmp_path):
+    frames = frames_of(sign="nystagmus", nystagmus_hz=3.0, nystagmus_amplitude_deg=3.0,
+                       duration_s=12.0)
+    feed(page, frames[:150])
+    first = canvas_pixels(page, 0, tmp_path / "first.png")
+    feed(page, frames[150:])
+    second = canvas_pixels(page, 0, tmp_path / "second.png")
+    page.screenshot(path=str(tmp_path / "view.png"))
+    text = page.locator(".cv-nystagmus").inner_text()
+    assert text.startswith("Nystagmus: horizontal, 3.0 Hz"), text
+    amplitude = float(text.split(",")[2].split("°")[0])
+    assert amplitude == pytest.approx(3.0, rel=0.2)
+    # The plot moved on: the drawn line differs, and 12 s of data fill the whole width.
+    line1, line2 = colour(first, LEFT_RGB), colour(second, LEFT_RGB)
+    assert (line1 != line2).sum() > 200
+    cols = np.flatnonzero(line2.any(axis=0))
+    assert cols.min() < 0.1 * second.shape[1]
+    # The oscillation spreads the line over many rows.
+    assert np.ptp(np.flatnonzero(line2.any(axis=1))) > 20
+
+
+def test_view_lids_show_ptosis_and_reset_clears(page, tmp_path):
+    feed(page, frames_of(sign="ptosis", ptosis_side="left", ptosis_mrd1_mm=1.0, duration_s=4.0))
+    assert "L MRD1 1.0 / MRD2 5.6 mm" in page.locator(".cv-lids").inner_text()
+    lids = canvas_pixels(page, 2, tmp_path / "lids.png")
+    assert colour(lids, RIGHT_RGB).sum() > 100 and colour(lids, LEFT_RGB).sum() > 100
+    page.evaluate("window.view.reset()")
+    page.wait_for_timeout(200)
+    cleared = canvas_pixels(page, 0, tmp_path / "cleared.png")
+    assert colour(cleared, RIGHT_RGB).sum() == 0 and colour(cleared, LEFT_RGB).sum() == 0
+    assert page.locator(".cv-deviation").inner_text() == "Deviation: —"
+
+
+def test_view_survives_bad_frames_lost_face_and_a_restarted_stream(page, tmp_path):
+    frames = frames_of(sign="normal", duration_s=3.0)
+    for f in frames[30:60]:
+        f["face_present"] = False
+    page.evaluate("(f) => { window.view.update(null); window.view.update({}); "
+                  "window.view.update({timestamp: 'x'}); window.feed(f); }", frames)
+    page.wait_for_timeout(700)
+    assert "no face" not in page.locator(".cv-face").inner_text().lower()
+    feed(page, [dict(frames[0], timestamp=0.0, face_present=False)])  # time went back: new stream
+    assert page.locator(".cv-face").inner_text() == "No face in view"
+    png = canvas_pixels(page, 0, tmp_path / "restarted.png")
+    assert colour(png, LEFT_RGB).sum() == 0  # the old stream's line is gone
+    json.dumps(frames)  # the frames were plain JSON
