@@ -1,0 +1,91 @@
+"""Render a scripted patient as a person who is not the avatar.
+
+A seeded random ICT identity (face shape) and a seeded non-default appearance
+(skin tone with mottling, textured iris of another colour, another background)
+make a synthetic "camera" clip that MediaPipe tracks like a face. The live
+mask never uses an identity or appearance: this is test-data generation only.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from ..face_model.assets import FaceModel
+from ..params import MaskParams
+from ..render import AvatarRenderer, Appearance
+from .script import ScriptedPatient
+
+IDENTITY_SD = 0.8  # in units of each identity mode; keeps faces plausible
+
+SKIN_TONES = [(0.93, 0.76, 0.65), (0.85, 0.66, 0.53), (0.74, 0.55, 0.42),
+              (0.60, 0.43, 0.32), (0.45, 0.32, 0.24), (0.90, 0.72, 0.60)]
+IRIS_COLOURS = [(0.18, 0.30, 0.45), (0.28, 0.38, 0.22), (0.30, 0.20, 0.12),
+                (0.42, 0.36, 0.25), (0.20, 0.14, 0.10)]
+BACKGROUNDS = [(0.55, 0.58, 0.52), (0.70, 0.66, 0.60), (0.30, 0.34, 0.42), (0.62, 0.55, 0.48)]
+
+
+def random_identity(seed: int, n_modes: int = 100) -> np.ndarray:
+    rng = np.random.default_rng([seed, 1])
+    return np.clip(rng.normal(0.0, IDENTITY_SD, n_modes), -2.5, 2.5)
+
+
+def random_appearance(seed: int) -> Appearance:
+    rng = np.random.default_rng([seed, 2])
+
+    def pick(options, jitter=0.03):
+        base = np.array(options[rng.integers(len(options))])
+        return tuple(float(v) for v in np.clip(base + rng.uniform(-jitter, jitter, 3), 0, 1))
+
+    skin = pick(SKIN_TONES)
+    return Appearance(
+        skin_rgb=skin, iris_rgb=pick(IRIS_COLOURS), sclera_rgb=(0.93, 0.92, 0.88),
+        brow_rgb=tuple(float(c) * 0.35 for c in skin),
+        lip_rgb=tuple(float(np.clip(c * f, 0, 1)) for c, f in zip(skin, (0.95, 0.62, 0.62))),
+        background_rgb=pick(BACKGROUNDS), detail=0.8)
+
+
+class PatientRenderer:
+    """Frames of a synthetic person; same seed, same bytes."""
+
+    def __init__(self, model: FaceModel, seed: int, width: int = 640, height: int = 480):
+        self.identity = random_identity(seed, model.identity_deltas.shape[0])
+        self.appearance = random_appearance(seed)
+        self._renderer = AvatarRenderer(model, width, height, identity=self.identity,
+                                        appearance=self.appearance)
+
+    def render(self, params: MaskParams) -> np.ndarray:
+        return self._renderer.render(params)
+
+    def frames(self, patient: ScriptedPatient) -> Iterator[tuple[np.ndarray, float]]:
+        for p in patient.frames:
+            yield self.render(p), p.timestamp
+
+    def close(self) -> None:
+        self._renderer.close()
+
+    def __enter__(self) -> "PatientRenderer":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def write_clip(model: FaceModel, patient: ScriptedPatient, path: Path,
+               width: int = 640, height: int = 480) -> int:
+    """Render and encode the clip (H.264 for .mp4); returns the frame count."""
+    from ..media import VideoWriter
+
+    writer = VideoWriter(path, width, height, Fraction(patient.script.fps).limit_denominator(1001))
+    n = 0
+    try:
+        with PatientRenderer(model, patient.script.seed, width, height) as r:
+            for rgb, _ in r.frames(patient):
+                writer.write_rgb(rgb)
+                n += 1
+    finally:
+        writer.close()
+    return n
