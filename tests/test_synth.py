@@ -1,0 +1,132 @@
+"""Synthetic patients: scripted truth, deterministic rendering, trackable frames, the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from realtime_mask.cli import main
+from realtime_mask.clinical import summarize
+from realtime_mask.params import MaskParams
+from realtime_mask.synth import PatientScript, script_patient
+
+
+def test_same_seed_same_script_other_seed_other_timeline():
+    a = script_patient(PatientScript(sign="normal", seed=3, gaze_positions=True))
+    b = script_patient(PatientScript(sign="normal", seed=3, gaze_positions=True))
+    c = script_patient(PatientScript(sign="normal", seed=4, gaze_positions=True))
+    assert [p.to_json() for p in a.frames] == [p.to_json() for p in b.frames]
+    assert a.blinks != c.blinks
+    assert len(a.frames) == 240 and a.frames[-1].timestamp == pytest.approx(239 / 30)
+
+
+@pytest.mark.parametrize("sign,eye,axis,expected", [
+    ("esotropia", "right", "yaw", +10), ("esotropia", "left", "yaw", -10),
+    ("exotropia", "right", "yaw", -10), ("exotropia", "left", "yaw", +10),
+    ("hypertropia", "right", "pitch", +10), ("hypotropia", "left", "pitch", -10),
+])
+def test_strabismus_truth_follows_the_sign_conventions(sign, eye, axis, expected):
+    # Right eye's nose is at +yaw, the left eye's at -yaw; + pitch is up.
+    p = script_patient(PatientScript(sign=sign, deviating_eye=eye, fixation_noise_deg=0.0,
+                                     blinks=False))
+    f = p.frames[10]
+    other = "left" if eye == "right" else "right"
+    diff = (getattr(getattr(f, f"{eye}_eye"), f"{axis}_deg")
+            - getattr(getattr(f, f"{other}_eye"), f"{axis}_deg"))
+    assert diff == pytest.approx(expected)
+    s = summarize(p.frames)
+    assert s.signs() == set(p.truth["expected_signs"])
+    assert s.deviation.horizontal_deg == pytest.approx(p.truth["horizontal_deviation_deg"], abs=0.05)
+    assert s.deviation.vertical_deg == pytest.approx(p.truth["vertical_deviation_deg"], abs=0.05)
+
+
+@pytest.mark.parametrize("fast", ["right", "left"])
+def test_jerk_truth_and_measurement_agree_on_the_fast_phase(fast):
+    p = script_patient(PatientScript(sign="nystagmus", nystagmus_waveform="jerk",
+                                     nystagmus_fast_phase=fast, fixation_noise_deg=0.0))
+    yaw = np.array([f.right_eye.yaw_deg for f in p.frames])
+    v = np.diff(yaw)
+    fast_v = v[np.abs(v) > 3 * np.median(np.abs(v))]
+    assert fast_v.size and np.all(np.sign(fast_v) == (-1 if fast == "right" else 1))
+    ny = summarize(p.frames).nystagmus
+    assert ny.fast_phase == fast and ny.waveform == "jerk"
+    assert p.truth["nystagmus"]["fast_phase"] == fast
+
+
+def test_blinks_in_truth_close_both_eyes():
+    p = script_patient(PatientScript(sign="ptosis", ptosis_side="right", duration_s=12))
+    assert p.truth["blink_count"] == len(p.blinks) >= 2
+    start, end = p.blinks[0]
+    mid = next(f for f in p.frames if f.timestamp >= start + 0.09)
+    for eye in (mid.right_eye, mid.left_eye):
+        assert eye.blink == 1.0 and eye.upper_lid == pytest.approx(-eye.lower_lid)
+    assert p.truth["mrd1_mm"]["right"] == pytest.approx(1.0)
+    assert p.truth["mrd1_mm"]["left"] == pytest.approx(4.3875)
+
+
+def test_bad_script_is_rejected():
+    with pytest.raises(ValueError, match="unknown sign"):
+        script_patient(PatientScript(sign="glaucoma"))
+    with pytest.raises(ValueError, match="deviation"):
+        script_patient(PatientScript(sign="esotropia", deviation_deg=45))
+
+
+# ---- rendering (needs the ICT model) -----------------------------------------------------
+
+def test_rendered_patient_is_deterministic_not_the_avatar_and_trackable(face_model):
+    from realtime_mask.render import AvatarRenderer
+    from realtime_mask.synth.render import PatientRenderer
+    from realtime_mask.tracking import MediaPipeTracker
+
+    p = script_patient(PatientScript(sign="esotropia", deviation_deg=10, duration_s=1.0,
+                                     gaze_positions=True, gaze_hold_s=0.2))
+    frames = p.frames[::3]
+    with PatientRenderer(face_model, seed=5) as r:
+        first = [r.render(f) for f in frames]
+    with PatientRenderer(face_model, seed=5) as r:
+        again = [r.render(f) for f in frames]
+    with PatientRenderer(face_model, seed=6) as r:
+        other = r.render(frames[0])
+    with AvatarRenderer(face_model) as avatar:
+        mean_face = avatar.render(frames[0])
+    assert all(np.array_equal(a, b) for a, b in zip(first, again))
+    assert np.abs(first[0].astype(int) - other.astype(int)).mean() > 3
+    assert np.abs(first[0].astype(int) - mean_face.astype(int)).mean() > 3
+    tracker = MediaPipeTracker(static_image_mode=False)
+    try:
+        assert all(tracker.track(rgb) is not None for rgb in first)
+    finally:
+        tracker.close()
+
+
+def test_synth_command_writes_clip_and_truth(tmp_path, face_model, capsys):
+    import av
+
+    clip, truth = tmp_path / "p.mp4", tmp_path / "truth.json"
+    rc = main(["synth", "--sign", "ptosis", "--mrd1", "1.5", "--duration", "1", "--seed", "2",
+               "--size", "320x240", "-o", str(clip), "--truth", str(truth)])
+    assert rc == 0
+    with av.open(str(clip)) as c:
+        frames = [f for f in c.decode(video=0)]
+    assert len(frames) == 30 and (frames[0].width, frames[0].height) == (320, 240)
+    d = json.loads(truth.read_text())
+    assert d["truth"]["expected_signs"] == ["ptosis"]
+    assert d["truth"]["mrd1_mm"]["left"] == pytest.approx(1.5)
+    assert len(d["frames"]) == 30
+    assert MaskParams.from_dict(d["frames"][0]).left_eye.upper_lid == pytest.approx(1.5 / 5.85, abs=1e-4)
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--sign", "esotropia", "--deviation", "60"], "deviation"),
+    (["--sign", "nystagmus", "--frequency", "20"], "--frequency"),
+    (["--sign", "nystagmus", "--waveform", "jerk", "--direction", "vertical",
+      "--fast-phase", "left"], "--fast-phase"),
+])
+def test_synth_bad_options_are_one_clear_error(tmp_path, capsys, argv, message):
+    rc = main(["synth", *argv, "-o", str(tmp_path / "x.mp4"), "--truth", str(tmp_path / "t.json")])
+    assert rc == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0]
+    assert not (tmp_path / "x.mp4").exists()
