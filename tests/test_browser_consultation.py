@@ -1,0 +1,233 @@
+"""End to end in real headless Chromium: patient page -> relay (real masker) -> doctor page.
+
+The patient's camera is a y4m made here from a real clip; the doctor's camera is
+Chromium's built-in fake device and its microphone a tone file. We read the
+doctor's <video> back through a canvas and check that it is an avatar render (it
+matches a render of the parameters the doctor received, and not the camera
+picture), that the placeholder appears when the face leaves, that the doctor's
+video and audio reach the patient, and that a dropped socket reconnects without a
+reload.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import wave
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from realtime_mask.relay.launch import ServerProcess
+
+CHROMIUM = Path("/usr/bin/chromium")
+W, H, FPS = 640, 480, 30
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed")
+
+
+def letterboxed_frames(path: Path, limit: int) -> list[np.ndarray]:
+    """The clip scaled to 640 wide, centred on a black 640x480 canvas (RGB)."""
+    out = []
+    with av.open(str(path)) as container:
+        for frame in container.decode(video=0):
+            h = round(frame.height * W / frame.width / 2) * 2
+            rgb = frame.reformat(W, h, format="rgb24").to_ndarray()
+            canvas = np.zeros((H, W, 3), np.uint8)
+            top = (H - h) // 2
+            canvas[top:top + h] = rgb[: H - top]
+            out.append(canvas)
+            if len(out) >= limit:
+                break
+    return out
+
+
+def write_y4m(frames: list[np.ndarray], path: Path) -> Path:
+    with open(path, "wb") as f:
+        f.write(f"YUV4MPEG2 W{W} H{H} F{FPS}:1 Ip A1:1 C420jpeg\n".encode())
+        for rgb in frames:
+            yuv = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p")
+            f.write(b"FRAME\n")
+            f.write(yuv.to_ndarray().tobytes())
+    return path
+
+
+def write_tone(path: Path, seconds: float = 5.0, hz: float = 440.0) -> Path:
+    t = np.arange(int(48000 * seconds)) / 48000
+    pcm = (9000 * np.sin(2 * np.pi * hz * t)).astype(np.int16)
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(48000)
+        w.writeframes(pcm.tobytes())
+    return path
+
+
+def chromium_args(camera: Path | None, audio: Path | None) -> list[str]:
+    args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+            "--autoplay-policy=no-user-gesture-required"]
+    if camera is not None:
+        args.append(f"--use-file-for-fake-video-capture={camera}")
+    if audio is not None:
+        args.append(f"--use-file-for-fake-audio-capture={audio}")
+    return args
+
+
+GRAB = """(id) => {
+  const v = document.getElementById(id);
+  const c = document.createElement('canvas');
+  c.width = 640; c.height = 480;
+  const g = c.getContext('2d');
+  g.drawImage(v, 0, 0, 640, 480);
+  const d = g.getImageData(0, 0, 640, 480).data;
+  let s = '';
+  for (let i = 0; i < d.length; i += 8192) s += String.fromCharCode.apply(null, d.subarray(i, i + 8192));
+  return btoa(s);
+}"""
+
+
+async def grab(page, element_id: str) -> np.ndarray:
+    rgba = np.frombuffer(base64.b64decode(await page.evaluate(GRAB, element_id)), np.uint8)
+    return rgba.reshape(H, W, 4)[:, :, :3].copy()
+
+
+async def wait_for(page, expression: str, timeout_s: float = 90.0) -> None:
+    await page.wait_for_function(expression, timeout=timeout_s * 1000, polling=250)
+
+
+def correlation(a: np.ndarray, b: np.ndarray) -> float:
+    a = a.astype(np.float32).ravel() - a.mean()
+    b = b.astype(np.float32).ravel() - b.mean()
+    return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-6))
+
+
+@pytest.fixture(scope="module")
+def media(tmp_path_factory, videos_dir):
+    d = tmp_path_factory.mktemp("fake-media")
+    face = letterboxed_frames(videos_dir / "pyfeat_single_face.mp4", limit=72)
+    noface = letterboxed_frames(videos_dir / "pyfeat_face_noface.mov", limit=190)
+    return {
+        "face_frames": face,
+        "face_y4m": write_y4m(face, d / "face.y4m"),
+        "noface_y4m": write_y4m(noface, d / "noface.y4m"),
+        "tone": write_tone(d / "tone.wav"),
+    }
+
+
+@pytest.fixture(scope="module")
+def server():
+    with ServerProcess("--log-interval", "5") as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def renderer(face_model):
+    from realtime_mask.render import AvatarRenderer
+    r = AvatarRenderer(face_model, W, H)
+    yield r
+    r.close()
+
+
+async def open_page(pw, tmp_path: Path, name: str, url: str, camera, audio):
+    browser = await pw.chromium.launch(
+        executable_path=str(CHROMIUM), headless=True, args=chromium_args(camera, audio))
+    # A fresh profile per browser (Playwright gives each new context its own).
+    context = await browser.new_context(viewport={"width": 1100, "height": 800})
+    page = await context.new_page()
+    page.on("pageerror", lambda e: print(f"[{name}] page error: {e}"))
+    await page.goto(url)
+    await page.click("#join")
+    return browser, page
+
+
+async def test_doctor_sees_only_the_avatar_and_talks_with_the_patient(
+        server, media, renderer, tmp_path):
+    from playwright.async_api import async_playwright
+
+    from realtime_mask.params import MaskParams
+
+    room = server.new_room()
+    async with async_playwright() as pw:
+        patient_browser, patient = await open_page(
+            pw, tmp_path, "patient", room.links["patient"], media["face_y4m"], media["tone"])
+        doctor_browser, doctor = await open_page(
+            pw, tmp_path, "doctor", room.links["doctor"], None, media["tone"])
+        try:
+            await wait_for(doctor, "window.relayPage.frames.frames > 45 && window.relayPage.params > 30"
+                                   " && window.relayPage.lastParams.face_present")
+            # Read the shown frame and the parameters of about that moment.
+            frame = await grab(doctor, "patient")
+            params = MaskParams.from_dict(await doctor.evaluate("window.relayPage.lastParams"))
+            avatar = renderer.render(params)
+            camera_corr = max(correlation(frame, cam) for cam in media["face_frames"])
+            avatar_corr = correlation(frame, avatar)
+            print(f"doctor frame: corr with avatar render {avatar_corr:.3f}, "
+                  f"best corr with camera frames {camera_corr:.3f}")
+            assert avatar_corr > 0.8
+            assert camera_corr < avatar_corr - 0.2
+            assert await doctor.inner_text("#face") == "face tracked"
+            # The doctor's camera and microphone reach the patient.
+            await wait_for(patient, "window.relayPage.doctorFrames.frames > 20")
+            audio = await patient.evaluate("""async () => {
+                const r = await window.relayPage.client.pc.getStats();
+                let a = null;
+                r.forEach((s) => { if (s.type === 'inbound-rtp' && s.kind === 'audio') a = s; });
+                return a && { packets: a.packetsReceived, energy: a.totalAudioEnergy };
+            }""")
+            assert audio and audio["packets"] > 20 and audio["energy"] > 0
+            # The patient's preview of what the doctor sees is the avatar too.
+            await wait_for(patient, "window.relayPage.previewFrames.frames > 5")
+            preview = await grab(patient, "preview")
+            assert correlation(preview, avatar) > 0.7
+            # Live numbers arrive over the signalling socket.
+            stats = await doctor.evaluate("window.relayPage.lastStats")
+            assert stats["frames_out"] > 30 and stats["processing_ms_p50"] > 0
+            assert (await doctor.inner_text("#n-dropped")).isdigit()
+            # Reconnect without a reload: drop the doctor's socket under it.
+            before = await doctor.evaluate("window.relayPage.frames.frames")
+            await doctor.evaluate("window.relayPage.client.ws.close()")
+            await wait_for(doctor, "window.relayPage.client.connects >= 2 && "
+                                   "window.relayPage.client.state === 'connected'")
+            await wait_for(doctor, f"window.relayPage.frames.frames > {before + 30}")
+            assert await doctor.evaluate("window.relayPage.errors.length") == 0
+        finally:
+            await doctor_browser.close()
+            await patient_browser.close()
+
+
+async def test_doctor_sees_the_placeholder_after_the_face_leaves(server, media, renderer, tmp_path):
+    from playwright.async_api import async_playwright
+
+    from realtime_mask.params import MaskParams
+
+    room = server.new_room()
+    placeholder = renderer.render(MaskParams.no_face())
+    async with async_playwright() as pw:
+        patient_browser, _patient = await open_page(
+            pw, tmp_path, "patient", room.links["patient"], media["noface_y4m"], None)
+        doctor_browser, doctor = await open_page(
+            pw, tmp_path, "doctor", room.links["doctor"], None, None)
+        try:
+            # The clip starts with a face, which leaves after ~2.7 s.
+            await wait_for(doctor, "window.relayPage.client !== null")
+            await doctor.evaluate("""() => { window.sawFace = false;
+                window.relayPage.client.addEventListener('params', (e) => {
+                  if (e.detail.params.face_present) window.sawFace = true; }); }""")
+            await wait_for(doctor, "window.sawFace && window.relayPage.lastParams && "
+                                   "!window.relayPage.lastParams.face_present")
+            await asyncio.sleep(0.5)            # a few placeholder frames through the jitter buffer
+            frame = await grab(doctor, "patient")
+            still_absent = await doctor.evaluate("!window.relayPage.lastParams.face_present")
+            diff = float(np.abs(frame.astype(np.int16) - placeholder).mean())
+            print(f"doctor frame vs placeholder: mean abs diff {diff:.1f}")
+            assert still_absent
+            assert diff < 12.0
+            assert correlation(frame, placeholder) > 0.9
+            assert "no face" in await doctor.inner_text("#face")
+        finally:
+            await doctor_browser.close()
+            await patient_browser.close()
