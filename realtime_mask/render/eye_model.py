@@ -33,6 +33,8 @@ LOWER_SHAPES = ("eyeSquint",)                          # raise the lower lid
 # Negative eyeSquint (down to this) lowers the lower lid, e.g. when the eye looks
 # down with an unchanged MRD2; ICT has no shape that lowers only the lower lid.
 LOWER_DROP_LIMIT = -0.6
+CLOSED_APERTURE = 0.05          # upper_lid + lower_lid at or below this: closed
+CLOSE_OVERLAP = 0.25            # iris radii the closed margins overlap
 
 
 def rot_x(deg: float) -> np.ndarray:
@@ -206,23 +208,25 @@ class LidMargin:
 
 
 def find_lid_margins(face_tri: np.ndarray, pos: np.ndarray, hole: np.ndarray
-                     ) -> tuple[LidMargin, LidMargin, np.ndarray]:
-    """Upper and lower visible margins of one eye, and the rings of lid vertices.
+                     ) -> tuple[LidMargin, LidMargin, np.ndarray, np.ndarray]:
+    """Upper and lower visible margins of one eye, and the lid edge vertices
+    (from the hole up to the margin: the lid's rim, drawn as a dark lash line).
 
     The face's eye hole continues into the socket, so the hole boundary is not
     the visible margin; the visible margin is the lowest (upper lid) / highest
     (lower lid) lid vertex in each column among a few rings around the hole."""
     nb = _neighbours(face_tri)
     ring = set(hole.tolist())
-    seen = set(ring)
-    for _ in range(LID_RINGS):
+    ring_of = {v: 0 for v in ring}
+    for k in range(1, LID_RINGS + 1):
         nxt: set[int] = set()
         for v in ring:
             nxt |= nb[v]
-        nxt -= seen
-        seen |= nxt
+        nxt -= set(ring_of)
+        ring_of.update({v: k for v in nxt})
         ring = nxt
-    cand = np.array(sorted(seen))
+    cand = np.array(sorted(ring_of))
+    rings = np.array([ring_of[v] for v in cand])
     hp = pos[hole]
     inner, outer = hp[np.argmin(np.abs(hp[:, 0]))], hp[np.argmax(np.abs(hp[:, 0]))]
     x0, x1 = sorted((inner[0], outer[0]))
@@ -234,14 +238,18 @@ def find_lid_margins(face_tri: np.ndarray, pos: np.ndarray, hole: np.ndarray
     width = x1 - x0
     xs = np.linspace(x0 + 0.06 * width, x1 - 0.06 * width, MARGIN_SAMPLES)
     half = 0.5 * (xs[1] - xs[0]) + 0.02
-    up, lo = [], []
+    up, lo, rim_up, rim_lo = [], [], [], []
     for x in xs:
         col = np.abs(cp[:, 0] - x) < half
         u = col & above
         l_ = col & ~above
-        up.append(cand[u][np.argmin(cp[u, 1])])
-        lo.append(cand[l_][np.argmax(cp[l_, 1])])
-    return (LidMargin(xs, np.array(up)), LidMargin(xs, np.array(lo)), cand)
+        iu, il = np.argmin(cp[u, 1]), np.argmax(cp[l_, 1])
+        up.append(cand[u][iu])
+        lo.append(cand[l_][il])
+        rim_up.append(cand[u][rings[u] <= rings[u][iu]])
+        rim_lo.append(cand[l_][rings[l_] <= rings[l_][il]])
+    return (LidMargin(xs, np.array(up)), LidMargin(xs, np.array(lo)),
+            np.unique(np.concatenate(rim_up)), np.unique(np.concatenate(rim_lo)))
 
 
 # ------------------------------------------------------------------ lid solve
@@ -258,6 +266,8 @@ class EyeLids:
     dy_lower: np.ndarray                # (E, S)
     y_upper: np.ndarray                 # (S,) neutral margin y
     y_lower: np.ndarray
+    upper_rim: np.ndarray               # vertex ids of the lid edges (lash lines)
+    lower_rim: np.ndarray
 
     def solve(self, expression_weights: np.ndarray, yaw_deg: float, pitch_deg: float,
               upper_lid: float, lower_lid: float) -> dict[int, float]:
@@ -273,12 +283,11 @@ class EyeLids:
         h_u = self.upper.height(x, wy_u)
         h_l = self.lower.height(x, wy_l)
         rho = eb.iris_radius
-        aperture = upper_lid + lower_lid
-        if aperture <= 0.05:
-            # Closed: meet at the lower lid target, with overlap so that no
-            # sliver of eyeball shows between the margins.
-            upper_lid = -lower_lid - 0.25
-        t_u = q[1] + upper_lid * rho - h_u
+        closing = upper_lid + lower_lid <= CLOSED_APERTURE
+        if closing:
+            # Closed: the margins overlap so that no sliver of eyeball shows.
+            upper_lid = -lower_lid - CLOSE_OVERLAP
+        t_u = q[1] + upper_lid * rho - h_u         # how far each margin must move
         t_l = q[1] - lower_lid * rho - h_l
 
         def d(name: str) -> tuple[float, float]:
@@ -287,7 +296,6 @@ class EyeLids:
                     self.lower.height(x, self.dy_lower[i]))
 
         blink, wide, squint = d("eyeBlink"), d("eyeWide"), d("eyeSquint")
-        si = self.shape_index["eyeSquint"]
         # Upper lid: blink (down) or wide (up); lower lid: squint (up, or down
         # when negative). Solve the 2x2 system with the upper shape whose
         # weight comes out with the right sign.
@@ -298,17 +306,19 @@ class EyeLids:
             wu, ws = np.linalg.solve(np.array([[sh[0], squint[0]], [sh[1], squint[1]]]),
                                      [t_u, t_l])
         if name == "eyeBlink" and wu > 1.0:
-            # The blink alone cannot lower the lid that far (ICT's full blink
+            # A full blink cannot lower the lid that far (ICT's blink alone
             # leaves a small gap): keep the aperture instead, raising the lower lid.
-            wu = 1.0
             ws = (t_u - t_l - sh[0] + sh[1]) / (squint[0] - squint[1])
         ws = float(np.clip(ws, LOWER_DROP_LIMIT, 1.0))
-        if name == "eyeWide" or wu <= 1.0:
-            # re-solve the upper lid alone for the clipped lower weight
-            rest = t_u - ws * squint[0]
-            name, sh = ("eyeBlink", blink) if rest < 0 else ("eyeWide", wide)
-            wu = rest / sh[0]
-        return {self.shape_index[name]: float(np.clip(wu, 0.0, 1.0)), si: ws}
+        if closing:
+            # The lower lid may fall short of its target (e.g. the eye rolled
+            # up): bring the upper lid down to where the lower lid got.
+            t_u = min(t_u, h_l + ws * squint[1] - CLOSE_OVERLAP * rho - h_u)
+        # the upper lid alone, for the (clipped) lower weight
+        rest = t_u - ws * squint[0]
+        name, sh = ("eyeBlink", blink) if rest < 0 else ("eyeWide", wide)
+        wu = float(np.clip(rest / sh[0], 0.0, 1.0))
+        return {self.shape_index[name]: wu, self.shape_index["eyeSquint"]: ws}
 
     def margin_heights(self, weights: np.ndarray, yaw_deg: float, pitch_deg: float
                        ) -> tuple[float, float]:
@@ -329,7 +339,7 @@ def build_eye_lids(pos: np.ndarray, uv: np.ndarray, tri_v: np.ndarray, tri_uv: n
     holes = eye_hole_loops(face_tri, pos)
     out = {}
     for side in SIDES:
-        upper, lower, _ = find_lid_margins(face_tri, pos, holes[side])
+        upper, lower, rim_up, rim_lo = find_lid_margins(face_tri, pos, holes[side])
         c0, _ = fit_sphere(pos[slice(*PARTS["sclera_" + PART_SIDE[side]])])
         y_u = pos[upper.verts, 1].astype(np.float64)
         y_l = pos[lower.verts, 1].astype(np.float64)
@@ -342,5 +352,5 @@ def build_eye_lids(pos: np.ndarray, uv: np.ndarray, tri_v: np.ndarray, tri_uv: n
             side=side, eyeball=eb, upper=upper, lower=lower, shape_index=index,
             dy_upper=expression_deltas[:, upper.verts, 1].astype(np.float64),
             dy_lower=expression_deltas[:, lower.verts, 1].astype(np.float64),
-            y_upper=y_u, y_lower=y_l)
+            y_upper=y_u, y_lower=y_l, upper_rim=rim_up, lower_rim=rim_lo)
     return out

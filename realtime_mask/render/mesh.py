@@ -22,6 +22,8 @@ MOUTH_PARTS = ("mouth_socket",)
 EYE_CAP_DEG = 105.0                 # eyeball shell drawn up to this angle from the axis
 SOCKET_RGB = (0.55, 0.30, 0.30)      # conjunctiva, seen in the eye corners
 MOUTH_RGB = (0.25, 0.08, 0.08)
+UPPER_RIM_RGB = (0.16, 0.11, 0.09)   # upper lash line
+LOWER_RIM_SHADE = 0.7                # lower lid edge: darker skin
 
 
 def vertex_normals(pos: np.ndarray, tri: np.ndarray, incidence: sparse.csr_matrix
@@ -71,9 +73,10 @@ class AvatarMesh:
                 out[rows] += np.float32(weights[k]) * self.blend_deltas[k]
 
 
-def build_avatar_mesh(model: FaceModel, pos: np.ndarray, appearance: Appearance
-                      ) -> AvatarMesh:
-    """pos: (N,3) neutral of the avatar identity (the ICT mean for the live mask)."""
+def build_avatar_mesh(model: FaceModel, pos: np.ndarray, appearance: Appearance,
+                      lid_rims: list[tuple[np.ndarray, np.ndarray]]) -> AvatarMesh:
+    """pos: (N,3) neutral of the avatar identity (the ICT mean for the live mask);
+    lid_rims: per eye (upper, lower) lid-edge vertex ids, drawn darker."""
     surf = np.concatenate([model.tri_v[model.triangles_of(p)] for p in SURFACE_PARTS])
     mouth = np.concatenate([model.tri_v[model.triangles_of(p)] for p in MOUTH_PARTS])
     ids = np.unique(np.concatenate([surf.ravel(), mouth.ravel()]))
@@ -102,7 +105,7 @@ def build_avatar_mesh(model: FaceModel, pos: np.ndarray, appearance: Appearance
         rows.append(changed)
         deltas.append(np.concatenate([dp[changed], dn[changed]], 1).astype(np.float32))
 
-    colors = _vertex_colors(model, pos, ids, appearance)
+    colors = _vertex_colors(model, pos, ids, appearance, lid_rims)
     return AvatarMesh(vertex_ids=ids, base=base, colors=colors,
                       surface_index=surf_c.astype(np.int32).ravel(),
                       mouth_index=mouth_c.astype(np.int32).ravel(),
@@ -110,8 +113,11 @@ def build_avatar_mesh(model: FaceModel, pos: np.ndarray, appearance: Appearance
 
 
 def _vertex_colors(model: FaceModel, pos: np.ndarray, ids: np.ndarray,
-                   appearance: Appearance) -> np.ndarray:
-    """Skin everywhere, darker brows, redder lips, sockets and mouth inside."""
+                   appearance: Appearance, lid_rims: list[tuple[np.ndarray, np.ndarray]]
+                   ) -> np.ndarray:
+    """Skin everywhere, darker brows, redder lips, sockets and mouth inside, and
+    thin dark lid edges (a lash line: the tracker and a viewer find the lid
+    margins by it; opaque eyelash geometry would read as a thick black band)."""
     col = np.tile(np.array(appearance.skin_rgb, np.float32), (len(ids), 1))
     p = pos[ids]
     in_face = ids < PARTS["face"][1]
@@ -128,6 +134,11 @@ def _vertex_colors(model: FaceModel, pos: np.ndarray, ids: np.ndarray,
         col[(ids >= a) & (ids < b)] = SOCKET_RGB
     a, b = PARTS["mouth_socket"]
     col[(ids >= a) & (ids < b)] = MOUTH_RGB
+    remap = {v: i for i, v in enumerate(ids.tolist())}
+    for upper, lower in lid_rims:
+        col[[remap[v] for v in upper.tolist() if v in remap]] = UPPER_RIM_RGB
+        col[[remap[v] for v in lower.tolist() if v in remap]] = \
+            np.array(appearance.skin_rgb, np.float32) * LOWER_RIM_SHADE
     return col
 
 

@@ -25,7 +25,7 @@ from .shaders import load_shader
 # (brows to chin) fills ~60% of the frame height, where FaceMesh tracks well.
 FOV_Y_DEG = 24.0
 LOOK_AT = np.array([0.0, 0.5, 0.0])        # cm, ICT head space: between eyes and mouth
-CAMERA_DISTANCE = 62.0                     # cm from LOOK_AT, along +z
+CAMERA_DISTANCE = 75.0                     # cm from LOOK_AT, along +z
 NECK_PIVOT = np.array([0.0, -6.0, -2.0])   # cm: head rotations turn about the upper neck
 NEAR, FAR = 20.0, 120.0
 # Mouth socket drawn when any of these can open the lips.
@@ -91,7 +91,9 @@ class AvatarRenderer:
         self.lids: dict[str, EyeLids] = build_eye_lids(
             pos, model.uv, model.tri_v, model.tri_uv, face_tri,
             model.expression_deltas, model.expression_names)
-        self.mesh = build_avatar_mesh(model, pos, self.appearance)
+        self.mesh = build_avatar_mesh(model, pos, self.appearance,
+                                      [(self.lids[s].upper_rim, self.lids[s].lower_rim)
+                                       for s in SIDES])
         eyes = build_eye_mesh(model, pos, {s: self.lids[s].eyeball for s in SIDES})
         self._eye_ranges = eyes.ranges
 

@@ -1,0 +1,276 @@
+"""AvatarRenderer on a real EGL context, checked with real MediaPipe FaceMesh.
+
+FaceMesh iris indices, found empirically on frontal renders: 468-472 is the
+iris of the image-left eye (between corners 33 and 133: the patient's right
+eye), 473-477 the image-right eye (between 362 and 263: the patient's left).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import pytest
+
+from realtime_mask.params import EyeParams, HeadPose, MaskParams
+
+W, H = 640, 480
+# image-left eye = patient's right eye; image-right eye = patient's left eye
+EYES = {
+    "image_left": dict(iris=468, corners=(33, 133), lids=((160, 144), (159, 145), (158, 153))),
+    "image_right": dict(iris=473, corners=(362, 263), lids=((385, 380), (386, 374), (387, 373))),
+}
+
+
+@dataclass
+class EyeReading:
+    iris_t: float       # iris x between the eye's corners, 0 = image-left corner, 1 = image-right
+    aperture: float     # lid opening / eye width (mean of three upper/lower lid pairs)
+
+
+@pytest.fixture(scope="module")
+def renderer(face_model):
+    from realtime_mask.render import AvatarRenderer
+
+    r = AvatarRenderer(face_model, W, H)
+    yield r
+    r.close()
+
+
+@pytest.fixture(scope="module")
+def face_mesh():
+    import mediapipe as mp
+
+    fm = mp.solutions.face_mesh.FaceMesh(static_image_mode=True, refine_landmarks=True,
+                                         max_num_faces=1)
+    yield fm
+    fm.close()
+
+
+def track(face_mesh, rgb: np.ndarray) -> np.ndarray | None:
+    res = face_mesh.process(rgb)
+    if not res.multi_face_landmarks:
+        return None
+    h, w = rgb.shape[:2]
+    return np.array([(p.x * w, p.y * h) for p in res.multi_face_landmarks[0].landmark])
+
+
+def read_eyes(pts: np.ndarray) -> dict[str, EyeReading]:
+    out = {}
+    for name, e in EYES.items():
+        a, b = pts[e["corners"][0]], pts[e["corners"][1]]
+        left, right = (a, b) if a[0] < b[0] else (b, a)
+        width = np.linalg.norm(right - left)
+        t = (pts[e["iris"], 0] - left[0]) / (right[0] - left[0])
+        opening = np.mean([np.linalg.norm(pts[lo] - pts[up]) for up, lo in e["lids"]])
+        out[name] = EyeReading(iris_t=float(t), aperture=float(opening / width))
+    return out
+
+
+def face(**kw) -> MaskParams:
+    return MaskParams(face_present=True, confidence=1.0, **kw)
+
+
+def tracked(face_mesh, renderer, params: MaskParams) -> np.ndarray:
+    pts = track(face_mesh, renderer.render(params))
+    assert pts is not None, f"FaceMesh lost the avatar for {params.to_json()}"
+    return pts
+
+
+# ------------------------------------------------------------------ tracking
+
+def test_neutral_render_is_tracked_at_the_intended_scale(renderer, face_mesh):
+    img = renderer.render(face())
+    assert img.shape == (H, W, 3) and img.dtype == np.uint8
+    pts = tracked(face_mesh, renderer, face())
+    face_height = (pts[152, 1] - pts[10, 1]) / H          # forehead to chin
+    assert 0.5 < face_height < 0.7
+    centre = pts[:468].mean(0)
+    assert abs(centre[0] - W / 2) < 0.08 * W and abs(centre[1] - H / 2) < 0.12 * H
+    # the irises sit between their eye corners
+    for r in read_eyes(pts).values():
+        assert 0.3 < r.iris_t < 0.7
+        assert r.aperture > 0.2
+
+
+@pytest.mark.parametrize("yaw", [-20.0, 20.0])
+def test_head_yaw_is_tracked_and_turns_the_right_way(renderer, face_mesh, yaw):
+    nose0 = tracked(face_mesh, renderer, face())[1]
+    nose = tracked(face_mesh, renderer, face(head=HeadPose(yaw_deg=yaw)))[1]
+    # + yaw = the patient turns to their left = towards image right
+    assert np.sign(nose[0] - nose0[0]) == np.sign(yaw)
+    assert abs(nose[0] - nose0[0]) > 0.05 * W
+
+
+def test_head_pitch_and_roll_signs(renderer, face_mesh):
+    nose0 = tracked(face_mesh, renderer, face())[1]
+    up = tracked(face_mesh, renderer, face(head=HeadPose(pitch_deg=15)))[1]
+    assert up[1] < nose0[1] - 10                        # chin up: the nose rises in the image
+    pts = tracked(face_mesh, renderer, face(head=HeadPose(roll_deg=15)))
+    # + roll tilts the head top towards image right, so the image-right eye drops
+    assert pts[263, 1] > pts[33, 1] + 10
+
+
+def test_eye_yaw_moves_only_that_eye(renderer, face_mesh):
+    base = read_eyes(tracked(face_mesh, renderer, face()))
+    turned = read_eyes(tracked(face_mesh, renderer, face(left_eye=EyeParams(yaw_deg=20.0))))
+    # the patient's left eye is the image-right eye; + yaw = towards image right
+    assert turned["image_right"].iris_t - base["image_right"].iris_t > 0.08
+    assert abs(turned["image_left"].iris_t - base["image_left"].iris_t) < 0.03
+
+
+def test_eye_pitch_moves_the_iris_within_the_opening(renderer, face_mesh):
+    base = tracked(face_mesh, renderer, face())
+    up = tracked(face_mesh, renderer, face(right_eye=EyeParams(pitch_deg=15.0),
+                                           left_eye=EyeParams(pitch_deg=15.0)))
+    for iris in (468, 473):
+        assert up[iris, 1] < base[iris, 1] - 2
+
+
+def test_ptosis_narrows_only_that_eye(renderer, face_mesh):
+    base = read_eyes(tracked(face_mesh, renderer, face()))
+    droop = read_eyes(tracked(face_mesh, renderer, face(left_eye=EyeParams(upper_lid=-0.1))))
+    assert droop["image_right"].aperture < 0.75 * base["image_right"].aperture
+    assert abs(droop["image_left"].aperture - base["image_left"].aperture) \
+        < 0.1 * base["image_left"].aperture
+
+
+def test_closed_lids_have_no_aperture(renderer, face_mesh):
+    closed = EyeParams(upper_lid=-0.9, lower_lid=0.9, blink=1.0)
+    base = read_eyes(tracked(face_mesh, renderer, face()))
+    shut = read_eyes(tracked(face_mesh, renderer, face(left_eye=closed, right_eye=closed)))
+    for name in EYES:
+        # FaceMesh keeps a lid-thickness offset on closed eyes (~0.05-0.1 on real ones too)
+        assert shut[name].aperture < 0.12
+        assert shut[name].aperture < 0.35 * base[name].aperture
+
+
+def test_closed_lids_hide_the_iris(renderer):
+    """No dark iris/pupil pixel may show through a closed lid, even looking up."""
+    closed = EyeParams(upper_lid=-0.9, lower_lid=0.9, pitch_deg=20.0)
+    img = renderer.render(face(left_eye=closed, right_eye=closed))
+    open_img = renderer.render(face(left_eye=EyeParams(pitch_deg=20.0),
+                                    right_eye=EyeParams(pitch_deg=20.0)))
+    band = slice(int(0.34 * H), int(0.46 * H))       # the eyes, below the brows
+    dark = lambda im: (im[band].astype(int).sum(2) < 150).sum()  # noqa: E731
+    white = lambda im: (im[band].min(2) > 200).sum()              # noqa: E731
+    assert dark(open_img) > 100 and white(open_img) > 100   # iris and sclera when open
+    assert dark(img) < 10 and white(img) < 5
+
+
+# ------------------------------------------------------------------ frames
+
+def test_identical_params_give_identical_bytes(renderer):
+    p = face(head=HeadPose(yaw_deg=7.5, pitch_deg=-3, roll_deg=2),
+             left_eye=EyeParams(yaw_deg=-5, upper_lid=0.3), expression=np.linspace(0, 0.4, 39))
+    other = face(head=HeadPose(yaw_deg=-12))
+    a, ya = renderer.render(p), renderer.render_yuv420(p)
+    renderer.render(other)
+    renderer.render_yuv420(other)
+    b, yb = renderer.render(p.rounded()), renderer.render_yuv420(p.rounded())
+    c = renderer.render(p)
+    assert np.array_equal(a, c) and np.array_equal(ya, renderer.render_yuv420(p))
+    assert not np.array_equal(a, renderer.render(other))
+    # a JSON round trip moves values by < 1e-4: at most a few pixels change
+    assert np.mean(a != b) < 0.01 and np.mean(ya != yb) < 0.01
+
+
+def test_yuv420_matches_cv2(renderer):
+    p = face(head=HeadPose(yaw_deg=12), expression=np.full(39, 0.1))
+    rgb = renderer.render(p)
+    yuv = renderer.render_yuv420(p)
+    ref = cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420)
+    assert yuv.shape == ref.shape == (H * 3 // 2, W) and yuv.dtype == np.uint8
+    diff = np.abs(yuv.astype(int) - ref.astype(int))
+    assert diff[:H].max() <= 1                   # luma: rounding only
+    # chroma: we average each 2x2 block, cv2 takes one pixel; they differ on edges only
+    assert diff[H:].mean() < 1.0
+
+
+def test_other_sizes_render(face_model):
+    from realtime_mask.render import AvatarRenderer
+
+    with AvatarRenderer(face_model, 320, 242) as r:
+        p = face()
+        assert r.render(p).shape == (242, 320, 3)
+        yuv = r.render_yuv420(p)
+        ref = cv2.cvtColor(r.render(p), cv2.COLOR_RGB2YUV_I420)
+        assert yuv.shape == ref.shape
+        assert np.abs(yuv.astype(int) - ref).mean() < 1.0
+
+
+def test_bad_sizes_and_identity_are_refused(face_model):
+    from realtime_mask.render import AvatarRenderer
+
+    with pytest.raises(ValueError, match="multiple of 4"):
+        AvatarRenderer(face_model, 642, 480)
+    with pytest.raises(ValueError, match="identity"):
+        AvatarRenderer(face_model, identity=np.zeros(7))
+
+
+def test_placeholder_is_not_a_face(renderer, face_mesh):
+    ph = renderer.render(MaskParams.no_face())
+    assert ph.shape == (H, W, 3)
+    assert np.mean(np.abs(ph.astype(int) - renderer.render(face()).astype(int))) > 10
+    assert track(face_mesh, ph) is None
+    assert np.array_equal(ph, renderer.render(MaskParams.no_face(timestamp=5.0)))
+    yuv = renderer.render_yuv420(MaskParams.no_face())
+    assert yuv.shape == (H * 3 // 2, W)
+    assert np.abs(yuv.astype(int) - cv2.cvtColor(ph, cv2.COLOR_RGB2YUV_I420)).max() == 0
+    # callers may scribble on what they get back without changing the next frame
+    ph[:] = 0
+    assert renderer.render(MaskParams.no_face()).any()
+
+
+# ------------------------------------------------------------------ lid model
+
+def _lid_check(renderer, cases):
+    n = len(renderer.weights_for(face()))
+    for yaw, pitch, up, lo in cases:
+        eye = EyeParams(yaw_deg=yaw, pitch_deg=pitch, upper_lid=up, lower_lid=lo)
+        w = renderer.weights_for(face(left_eye=eye, right_eye=eye)).copy()
+        assert w.shape == (n,) and (w[w > 0] <= 1.0).all()
+        for side in ("L", "R"):
+            got_up, got_lo = renderer.lids[side].margin_heights(w, yaw, pitch)
+            assert got_up == pytest.approx(up, abs=0.03), (side, yaw, pitch, up, lo)
+            assert got_lo == pytest.approx(lo, abs=0.03), (side, yaw, pitch, up, lo)
+
+
+REACHABLE = [(0, 0, 0.75, 0.95), (0, 0, 0.2, 0.95), (0, 0, -0.3, 0.95), (0, 0, 1.1, 0.95),
+             (0, 5, 0.75, 0.95), (0, -3, 0.75, 0.95), (10, 0, 0.5, 0.9), (-10, 0, 0.5, 0.9),
+             (0, 0, 0.75, 0.7), (0, 0, 0.75, 1.1)]
+
+
+def test_lid_solve_puts_margins_on_target(renderer):
+    _lid_check(renderer, REACHABLE)
+
+
+def test_lid_follows_the_rotated_eyeball(renderer):
+    """Looking up with the same MRD1 raises the lid with the eye."""
+    side = renderer.lids["L"]
+    straight = renderer.weights_for(face()).copy()
+    up = renderer.weights_for(face(left_eye=EyeParams(pitch_deg=5.0))).copy()
+    wide = side.shape_index["eyeWide"]
+    assert up[wide] > straight[wide]
+    # and the margin height above the *head's* eye centre rose by the iris shift
+    q0, q1 = side.eyeball.iris_centre(0, 0), side.eyeball.iris_centre(0, 5.0)
+    rho = side.eyeball.iris_radius
+    h0 = side.margin_heights(straight, 0, 0)[0] * rho + q0[1]
+    h1 = side.margin_heights(up, 0, 5.0)[0] * rho + q1[1]
+    assert h1 - h0 == pytest.approx(q1[1] - q0[1], abs=0.01)
+
+
+def test_synthetic_identity_keeps_exact_eyes(face_model, face_mesh):
+    from realtime_mask.render import Appearance, AvatarRenderer
+
+    coeffs = np.random.default_rng(3).normal(0, 1.0, face_model.identity_deltas.shape[0])
+    look = Appearance(skin_rgb=(0.62, 0.45, 0.36), iris_rgb=(0.25, 0.38, 0.45), detail=0.8)
+    with AvatarRenderer(face_model, W, H, identity=coeffs, appearance=look) as r:
+        _lid_check(r, REACHABLE[:6])
+        img = r.render(face())
+        pts = track(face_mesh, img)
+        assert pts is not None
+        turned = track(face_mesh, r.render(face(left_eye=EyeParams(yaw_deg=20.0))))
+        assert turned is not None
+        assert read_eyes(turned)["image_right"].iris_t - read_eyes(pts)["image_right"].iris_t > 0.08
