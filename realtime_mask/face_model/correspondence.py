@@ -315,7 +315,7 @@ class _MeanFaceRenderer:
     def __init__(self, model: FaceModel):
         import moderngl
 
-        from .eyes import eyeball_geometry
+        from .eyes import cornea_axis, eyeball_geometry
 
         self.ctx = moderngl.create_standalone_context(backend="egl")
         tri = np.concatenate([model.tri_v[model.triangles_of(p)] for p in self._PARTS])
@@ -329,9 +329,11 @@ class _MeanFaceRenderer:
         self.vbo = self.ctx.buffer(np.ascontiguousarray(data, np.float32).tobytes())
         self.vao = self.ctx.vertex_array(
             self.prog, [(self.vbo, "3f 3f 1f", "in_pos", "in_normal", "in_material")])
-        eyes = [eyeball_geometry(model, side) for side in ("left", "right")]
-        self.prog["eye_centre"].write(np.array([e.centre for e in eyes], np.float32).tobytes())
-        self.prog["eye_axis"].write(np.array([e.axis for e in eyes], np.float32).tobytes())
+        sides = ("left", "right")
+        centres = [eyeball_geometry(model, side).centre for side in sides]
+        axes = [cornea_axis(model, side) for side in sides]
+        self.prog["eye_centre"].write(np.array(centres, np.float32).tobytes())
+        self.prog["eye_axis"].write(np.array(axes, np.float32).tobytes())
         self.prog["iris_radius"].value = _IRIS_RADIUS
         self.prog["pupil_radius"].value = _PUPIL_RADIUS
         s = IMAGE_SIZE

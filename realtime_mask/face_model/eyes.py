@@ -12,19 +12,25 @@ camera frame of the landmarks (pixels; X = image right, Y = up, Z = towards the
 camera). The head's horizontal and vertical axes seen in the image are the
 first two columns of s * R[:2, :2].
 
-Eyeball rotation (yaw_deg, pitch_deg). The ICT eyeball of that side
-(`EyeballGeometry`: centre of the sphere fitted to the sclera vertices, moved by
-the fitted identity, then carried through (s, R, t)) is projected into the image.
-The iris-centre landmark, taken relative to it and divided by s, gives the
+Eyeball rotation (yaw_deg, pitch_deg). The eyeball centre is placed by an
+equivalent geometric model anchored on the eye's own corners: ICT's eyeball
+centre (`EyeballGeometry`: centre of the sphere fitted to the sclera vertices)
+is stored as an offset from the midpoint of the two corner landmarks on the ICT
+mean face; in a frame that offset is rotated and scaled by the fitted (s, R)
+and added to the observed corner midpoint. (Carrying the ICT centre through the
+full fit with identity was tried first: an error of a millimetre in the fitted
+shape around the eye is 4 degrees of gaze, the corners pin it down directly.)
+The iris-centre landmark, taken relative to that centre and divided by s, gives the
 in-image offset d (cm) of the apparent iris centre; it is placed on the sphere
-of radius rho (distance from the ICT eyeball centre to its cornea apex, the
-painted pupil centre) in front of the centre, rotated back into the head frame
-(R^T), and its direction is compared with the ICT eye's rest optical axis:
-  yaw   = atan2(v.x, v.z) - atan2(a.x, a.z)          (+ = towards the patient's left)
-  pitch = atan2(v.y, |v.xz|) - atan2(a.y, |a.xz|)    (+ = up)
-So yaw = pitch = 0 is exactly the ICT eyeball in its rest pose; the renderer
-rotates the avatar's eyeball about the same centre by yaw (about the head's y
-axis) then pitch.
+of radius rho (ICT eyeball centre to the iris-disc centre) in front of the
+centre, rotated back into the head frame (v = R^T v_cam) and read as a Fick
+gimbal, gaze 0 = the head's +z:
+  yaw   = atan2(v.x, v.z)          (+ = towards the patient's left)
+  pitch = atan2(v.y, |v.xz|)       (+ = up)
+i.e. the eye direction is Ry(yaw) Rx(-pitch) (0, 0, 1), the renderer's
+convention. Before this, the iris offset from the corner midpoint is scaled by
+(ICT eye width / patient's eye width, both in head units), so the iris sits at
+the same relative place between the corners on the avatar as on the patient.
 
 Lids (upper_lid, lower_lid), in iris radii. Each landmark of the eye is
 expressed relative to the iris centre in the head's image axes (u along the
@@ -54,6 +60,7 @@ import numpy as np
 from ..params import NEUTRAL_LOWER_LID, NEUTRAL_UPPER_LID, EyeParams
 from ..tracking.landmarks import LEFT_EYE_CONTOUR, RIGHT_EYE_CONTOUR, EyeContour, Landmarks
 from .assets import PARTS, FaceModel
+from .correspondence import Correspondence
 
 BLINK_OPEN = 0.75      # aperture fraction of A_open where blink starts rising from 0
 BLINK_CLOSED = 0.25    # aperture fraction of A_open counted as fully closed (MediaPipe
@@ -69,33 +76,42 @@ CONTOURS = {"left": LEFT_EYE_CONTOUR, "right": RIGHT_EYE_CONTOUR}
 
 @dataclass(frozen=True)
 class EyeballGeometry:
-    """One ICT eyeball in the neutral model (cm): sphere centre fitted to the
-    sclera, sphere radius, rest optical axis (unit, centre -> cornea apex), rho =
-    distance centre -> cornea apex, and the centre's identity deltas (100, 3)."""
+    """One ICT eyeball in the neutral model (cm): the centre and radius of the
+    sphere fitted to the outer eyeball shell (ICT "sclera" range) without its
+    cornea bulge, and rho = the distance from that centre to the centre of the
+    iris disc (the limbus plane: sqrt(radius^2 - iris radius^2)). Gaze 0 looks
+    along the head's +z (straight ahead), not along ICT's diverging cornea axes."""
     centre: np.ndarray
     radius: float
-    axis: np.ndarray
     rho: float
-    identity_deltas: np.ndarray
+
+
+def _fit_sphere(p: np.ndarray) -> tuple[np.ndarray, float]:
+    lhs = np.c_[2 * p, np.ones(len(p))]
+    sol = np.linalg.lstsq(lhs, (p ** 2).sum(1), rcond=None)[0]
+    return sol[:3], float(np.sqrt(sol[3] + sol[:3] @ sol[:3]))
 
 
 def eyeball_geometry(model: FaceModel, side: str) -> EyeballGeometry:
     """side: "left"/"right" = the face's own side (ICT naming)."""
     a, b = PARTS[f"sclera_{side}"]
-    sclera = model.neutral[a:b].astype(np.float64)
-    lhs = np.c_[2 * sclera, np.ones(len(sclera))]
-    sol = np.linalg.lstsq(lhs, (sclera ** 2).sum(1), rcond=None)[0]
-    centre = sol[:3]
-    radius = float(np.sqrt(sol[3] + centre @ centre))
-    a2, b2 = PARTS[f"iris_{side}"]
-    iris = model.neutral[a2:b2].astype(np.float64)
-    front = iris[iris[:, 2] >= np.percentile(iris[:, 2], 95)].mean(0)
-    axis = (front - centre) / np.linalg.norm(front - centre)
-    apex = iris[np.argmax((iris - centre) @ axis)]
-    rho = float((apex - centre) @ axis)
-    # The whole eyeball moves rigidly with identity: its centre moves with the mean delta.
-    id_deltas = model.identity_deltas[:, a:b].astype(np.float32).mean(axis=1)
-    return EyeballGeometry(centre, radius, axis, rho, id_deltas)
+    shell = model.neutral[a:b].astype(np.float64)
+    centre, radius = _fit_sphere(shell)
+    bulge = np.linalg.norm(shell - centre, axis=1) > radius + 0.03
+    centre, radius = _fit_sphere(shell[~bulge])
+    rho = float(np.sqrt(radius ** 2 - DEFAULT_IRIS_RADIUS_CM ** 2))
+    return EyeballGeometry(centre, radius, rho)
+
+
+def cornea_axis(model: FaceModel, side: str) -> np.ndarray:
+    """ICT's modelled cornea axis (unit; the two diverge by ~11 degrees each)."""
+    g = eyeball_geometry(model, side)
+    a, b = PARTS[f"sclera_{side}"]
+    shell = model.neutral[a:b].astype(np.float64) - g.centre
+    d = np.linalg.norm(shell, axis=1)
+    bulge = d > g.radius + 0.03
+    axis = (shell[bulge] / d[bulge, None]).mean(0)
+    return axis / np.linalg.norm(axis)
 
 
 # ------------------------------------------------------------- 2D measures
@@ -140,12 +156,10 @@ def eye_opening_measures(landmarks: Landmarks) -> dict[str, dict[str, float]]:
 
 @dataclass
 class HeadFrame:
-    """The fitted similarity model -> camera frame, plus the eyeball centres in
-    model coordinates (identity applied)."""
+    """The fitted similarity model -> camera frame (module docstring)."""
     scale: float
     rotation: np.ndarray          # (3, 3)
     translation: np.ndarray       # (3,)
-    eye_centres: dict[str, np.ndarray]
 
 
 class _RunningMedian:
@@ -177,20 +191,19 @@ class _EyeState:
 class EyeModel:
     """Per-session eye measurement; `reset()` for a new session."""
 
-    def __init__(self, model: FaceModel):
+    def __init__(self, model: FaceModel, correspondence: Correspondence):
         # Patient's left eye = ICT "left" (the face's own side), MediaPipe 473.. block.
         self.geometry = {side: eyeball_geometry(model, side) for side in CONTOURS}
-        self._rest = {side: _angles(g.axis) for side, g in self.geometry.items()}
+        mean = correspondence.points(model.neutral.astype(np.float64))
+        self._centre_offset = {
+            side: self.geometry[side].centre - 0.5 * (mean[c.inner] + mean[c.outer])
+            for side, c in CONTOURS.items()}
+        self._model_width = {side: float(np.linalg.norm((mean[c.outer] - mean[c.inner])[:2]))
+                             for side, c in CONTOURS.items()}
         self.reset()
 
     def reset(self) -> None:
         self._state = {side: _EyeState() for side in CONTOURS}
-
-    def eye_centre(self, side: str, identity: np.ndarray | None) -> np.ndarray:
-        g = self.geometry[side]
-        if identity is None:
-            return g.centre
-        return g.centre + identity @ g.identity_deltas
 
     def measure(self, landmarks: Landmarks, head: HeadFrame) -> dict[str, EyeParams]:
         pts = landmarks.points
@@ -228,25 +241,26 @@ class EyeModel:
         if blink > GAZE_HOLD_BLINK:
             yaw, pitch = st.last_gaze
         else:
-            yaw, pitch = self._gaze(side, iris, head)
+            mid = 0.5 * (xy[c.inner] + xy[c.outer])
+            width = float(np.linalg.norm(inv_basis @ (xy[c.outer] - xy[c.inner])))
+            k = self._model_width[side] / max(width, 1e-6)
+            yaw, pitch = self._gaze(side, mid + k * (iris - mid), mid, head)
             st.last_gaze = (yaw, pitch)
         return EyeParams(yaw_deg=yaw, pitch_deg=pitch, upper_lid=float(upper_lid),
                          lower_lid=float(lower_lid), blink=blink)
 
-    def _gaze(self, side: str, iris_xy: np.ndarray, head: HeadFrame) -> tuple[float, float]:
+    def _gaze(self, side: str, iris_xy: np.ndarray, corner_mid_xy: np.ndarray,
+              head: HeadFrame) -> tuple[float, float]:
         g = self.geometry[side]
-        centre = head.scale * head.rotation @ head.eye_centres[side] + head.translation
-        d = (iris_xy - centre[:2]) / head.scale
+        centre = corner_mid_xy + head.scale * (head.rotation[:2] @ self._centre_offset[side])
+        d = (iris_xy - centre) / head.scale
         d2 = float(d @ d)
         rho2 = g.rho * g.rho
         if d2 > rho2:                 # outside the eyeball's silhouette: clamp to its rim
             d *= np.sqrt(rho2 / d2) * 0.999
             d2 = float(d @ d)
         v_cam = np.array([d[0], d[1], np.sqrt(rho2 - d2)])
-        v = head.rotation.T @ v_cam
-        yaw, pitch = _angles(v)
-        rest_yaw, rest_pitch = self._rest[side]
-        return float(yaw - rest_yaw), float(pitch - rest_pitch)
+        return _angles(head.rotation.T @ v_cam)
 
 
 def _angles(v: np.ndarray) -> tuple[float, float]:

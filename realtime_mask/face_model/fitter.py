@@ -15,10 +15,19 @@ mat-vecs):
      wide) are fitted as nuisance terms so lid motion is not explained by brow
      or cheek shapes; they are dropped from the output (the eyes are carried by
      EyeParams).
-  3. Identity: ICT's 100 identity modes, ridge-regularised, averaged over the
-     first IDENTITY_FRAMES frames with a face, then updated slowly
-     (IDENTITY_RATE). They absorb the patient's own face shape and never leave
-     this object (MaskParams has no field for them).
+  3. Identity: ICT's 100 identity modes, ridge-regularised, solved jointly with
+     the expression weights under a much stronger expression prior
+     (IDENTITY_PHASE_EXPRESSION_RIDGE: the static shape is the identity's to
+     explain, not a held smile's), averaged over the first IDENTITY_FRAMES frames
+     with a face, then updated slowly (IDENTITY_RATE) from what the expression
+     fit leaves unexplained. What the identity modes cannot express (MediaPipe
+     on a real face deviates from MediaPipe on the avatar in ways ICT's modes do
+     not span, e.g. mouth-corner height, which otherwise reads as a permanent
+     smile) is kept as a free per-landmark session offset, estimated the same
+     way. Identity and offset absorb the patient's own face shape and never
+     leave this object (MaskParams has no field for them). The price: an
+     expression held through the first second of a session is taken as the
+     patient's neutral until the slow update forgets it.
   4. Eyes: eyes.EyeModel, per eye, from the fitted head frame.
 
 Camera frame: MediaPipe pixels with Y and Z flipped (X image right, Y up, Z
@@ -52,10 +61,11 @@ RIGID_COUNT = 60         # landmarks in the rigid subset
 RIGID_MAX_SPREAD_CM = 0.25
 CONTOUR_WEIGHT = 0.1
 Z_WEIGHT = 0.5            # MediaPipe depth is a learned guess: trust it less than x, y
-EXPRESSION_RIDGE = 0.02   # cm^2-scale prior on the expression weights
-IDENTITY_RIDGE = 0.5
+EXPRESSION_RIDGE = 0.3    # prior on the expression weights (cm^2 scale of the residual)
+IDENTITY_RIDGE = 5.0
+IDENTITY_PHASE_EXPRESSION_RIDGE = 30.0
 IDENTITY_FRAMES = 30
-IDENTITY_RATE = 0.01
+IDENTITY_RATE = 0.002     # after the first frames: ~17 s time constant at 30 fps
 PG_STEPS = 4
 RESIDUAL_SCALE_CM = 0.5   # rms residual at which confidence reaches 0
 
@@ -84,7 +94,7 @@ class FaceFitter:
     def __init__(self, model: FaceModel, correspondence: Correspondence | None = None):
         corr = correspondence or load_correspondence(model)
         self.correspondence = corr
-        self.eyes = EyeModel(model)
+        self.eyes = EyeModel(model, corr)
         names = list(EXPRESSION_NAMES) + list(NUISANCE_SHAPES)
         idx = [model.expression_index(n) for n in names]
         self._n_out = len(EXPRESSION_NAMES)
@@ -108,9 +118,12 @@ class FaceFitter:
         self._h_inv = np.linalg.inv(self._h)
         self._atw = (a * cw[:, None]).T                                       # (K, 3L)
         self._step = 1.0 / np.linalg.eigvalsh(self._h)[-1]
-        b = ident.reshape(len(ident), -1).T                                   # (3L, I)
-        self._id_solve = np.linalg.solve(
-            b.T @ (b * cw[:, None]) + IDENTITY_RIDGE * np.eye(b.shape[1]), (b * cw[:, None]).T)
+        b = np.concatenate([ident.reshape(len(ident), -1).T, a], axis=1)      # (3L, I+K)
+        ridge = np.r_[np.full(len(ident), IDENTITY_RIDGE),
+                      np.full(len(idx), IDENTITY_PHASE_EXPRESSION_RIDGE)]
+        self._joint_solve = np.linalg.solve(
+            b.T @ (b * cw[:, None]) + np.diag(ridge), (b * cw[:, None]).T)    # (I+K, 3L)
+        self._joint_basis = b
 
         # Rigid subset for the pose.
         motion = np.linalg.norm(model.expression_deltas[idx].astype(np.float64)[
@@ -128,7 +141,8 @@ class FaceFitter:
         """Forget everything about the session: identity, expression, eye calibration."""
         self.identity = np.zeros(self._ident.shape[0])
         self._identity_frames = 0
-        self._shape = self._mean.copy()            # mean + identity
+        self._session_offset = np.zeros_like(self._mean)
+        self._shape = self._mean.copy()            # mean + identity + session offset
         self._weights = np.zeros(self._h.shape[0])
         self.eyes.reset()
         self.last_head: HeadFrame | None = None
@@ -150,10 +164,9 @@ class FaceFitter:
         expr_part = np.tensordot(w, self._expr, 1)
         err = resid - expr_part.reshape(-1)
         rms = float(np.sqrt(np.mean(err * err)))
-        self._update_identity(y - self._mean - expr_part)
+        self._update_shape(y, expr_part)
 
-        head = HeadFrame(scale=s, rotation=r, translation=t, eye_centres={
-            side: self.eyes.eye_centre(side, self.identity) for side in ("left", "right")})
+        head = HeadFrame(scale=s, rotation=r, translation=t)
         self.last_head = head
         eyes = self.eyes.measure(landmarks, head)
         conf = float(landmarks.confidence) * float(np.clip(1.0 - rms / RESIDUAL_SCALE_CM, 0, 1))
@@ -162,13 +175,24 @@ class FaceFitter:
             head=angles_from_rotation(r), expression=w[:self._n_out].astype(np.float32),
             left_eye=eyes["left"], right_eye=eyes["right"])
 
-    def _update_identity(self, identity_residual: np.ndarray) -> None:
-        est = self._id_solve @ identity_residual.reshape(-1)
+    def _update_shape(self, y: np.ndarray, expr_part: np.ndarray) -> None:
+        """Identity + session offset: a running mean over the first frames (joint
+        solve, strong expression prior), then slow updates from what this frame's
+        expression fit left unexplained."""
         self._identity_frames += 1
-        rate = max(1.0 / self._identity_frames, IDENTITY_RATE) \
-            if self._identity_frames <= IDENTITY_FRAMES else IDENTITY_RATE
-        self.identity += rate * (est - self.identity)
-        self._shape = self._mean + np.tensordot(self.identity, self._ident, 1)
+        first = self._identity_frames <= IDENTITY_FRAMES
+        rate = 1.0 / self._identity_frames if first else IDENTITY_RATE
+        target = (y - self._mean) if first else (y - self._mean - expr_part)
+        target = target.reshape(-1)
+        est = self._joint_solve @ target
+        n_id = len(self.identity)
+        if not first:
+            est[n_id:] = 0.0
+        free = (target - self._joint_basis @ est).reshape(self._mean.shape)
+        self.identity += rate * (est[:n_id] - self.identity)
+        self._session_offset += rate * (free - self._session_offset)
+        self._shape = (self._mean + np.tensordot(self.identity, self._ident, 1)
+                       + self._session_offset)
 
 
 __all__ = ["FaceFitter", "EyeParams", "rotation_from_angles", "angles_from_rotation",
