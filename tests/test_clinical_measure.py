@@ -280,3 +280,11 @@ def test_summary_dict_is_json_ready():
     d = summarize(stream(100)).to_dict()
     text = json.dumps(d, allow_nan=False)
     assert '"findings": []' in text
+
+
+def test_oscillation_in_one_eye_while_the_other_is_seen_steady_is_not_nystagmus():
+    # Fitting noise can ring in one eye; a real nystagmus beats in both.
+    n = 300
+    wave = sinus(n, 2.0, 2.0)
+    ny = measure_nystagmus(ParamsTrack.from_params(stream(n, right=(wave, np.zeros(n)))))
+    assert ny.per_eye["right"]["yaw"].detected and not ny.present

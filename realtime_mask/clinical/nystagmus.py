@@ -35,6 +35,7 @@ SACCADE_STEP_DEG = 6.0      # a jump this large between frames is a gaze shift, 
 MIN_SNR = 6.0
 MIN_AMPLITUDE_DEG = 0.8     # peak-to-peak of the fundamental
 JERK_SKEW = 1.0
+MAX_EYE_FREQUENCY_GAP_HZ = 0.3
 AXES = ("yaw", "pitch")
 
 
@@ -172,7 +173,13 @@ def measure_nystagmus(track: ParamsTrack) -> Nystagmus:
 
     amp = {axis: mean_over_eyes(axis, "fundamental_p2p_deg") for axis in AXES}
     main = max(AXES, key=lambda a: amp[a])
-    hits = [per_eye[s][main] for s in per_eye if per_eye[s][main].detected]
+    seen = [per_eye[s][main] for s in per_eye if per_eye[s][main].windows]
+    hits = [h for h in seen if h.detected]
+    # Nystagmus moves both eyes together: when both are seen, both must show
+    # the same beat; one eye alone (the other occluded) is taken as it is.
+    if len(seen) == 2 and (len(hits) < 2 or abs(hits[0].frequency_hz - hits[1].frequency_hz)
+                           > MAX_EYE_FREQUENCY_GAP_HZ):
+        hits = []
     if not hits:
         best_snr = max((per_eye[s][a].snr for s in per_eye for a in AXES), default=0.0)
         conf = float(np.clip(1.0 - best_snr / (2 * MIN_SNR), 0.0, 1.0))

@@ -1,0 +1,157 @@
+"""Clinical fidelity: synthetic patients with known eye signs through the masker.
+
+Each patient (a random ICT person, not the avatar) is rendered frame by frame,
+masked by FrameMasker, and measured twice:
+  params  - the MaskParams the masker produced (what the report and the live
+            view measure);
+  avatar  - the avatar frames re-tracked by MediaPipe + FaceFitter (what a
+            doctor looking at the video sees).
+The truth stream itself is measured too (a check of the measurements alone).
+Errors are compared with the issue's targets. Prints JSON, saves it under
+benchmarks/results/fidelity.json (and the parameter tracks with --tracks).
+
+Usage: python benchmarks/fidelity.py [--duration 8] [--only eso10,nys_h_2hz] [--tracks]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import RESULTS, emit  # noqa: E402
+
+from realtime_mask.clinical import ParamsTrack, summarize  # noqa: E402
+from realtime_mask.params import MaskParams, write_jsonl  # noqa: E402
+from realtime_mask.synth import PatientScript, script_patient  # noqa: E402
+from realtime_mask.synth.score import score  # noqa: E402
+
+PATIENTS: dict[str, dict] = {
+    "eso5": dict(sign="esotropia", deviation_deg=5.0, deviating_eye="right"),
+    "eso10": dict(sign="esotropia", deviation_deg=10.0, deviating_eye="left"),
+    "eso20": dict(sign="esotropia", deviation_deg=20.0, deviating_eye="right"),
+    "exo10": dict(sign="exotropia", deviation_deg=10.0, deviating_eye="right"),
+    "hyper5": dict(sign="hypertropia", deviation_deg=5.0, deviating_eye="right"),
+    "nys_h_2hz_3deg": dict(sign="nystagmus", nystagmus_hz=2.0, nystagmus_amplitude_deg=3.0),
+    "nys_h_4hz_2deg": dict(sign="nystagmus", nystagmus_hz=4.0, nystagmus_amplitude_deg=2.0),
+    "nys_v_3hz_3deg": dict(sign="nystagmus", nystagmus_hz=3.0, nystagmus_amplitude_deg=3.0,
+                           nystagmus_direction="vertical"),
+    "ptosis_left_1mm": dict(sign="ptosis", ptosis_side="left", ptosis_mrd1_mm=1.0),
+    "retraction_both_7mm": dict(sign="retraction", retraction_mrd1_mm=7.0),
+    "normal_a": dict(sign="normal"),
+    "normal_gaze_head": dict(sign="normal", gaze_positions=True, head_turns=True, head_turn_deg=10.0),
+}
+TARGETS = {"deviation_error_deg": 2.0, "nystagmus_frequency_error_hz": 0.2,
+           "nystagmus_amplitude_error_rel": 0.20, "mrd1_error_mm": 0.5, "blink_recall": 0.95,
+           "signs_in_controls": 0}
+
+
+def run_patient(name: str, kw: dict, seed: int, duration: float, model, tracks_dir: Path | None):
+    from realtime_mask.face_model.fitter import FaceFitter
+    from realtime_mask.pipeline import FrameMasker
+    from realtime_mask.synth.render import PatientRenderer
+    from realtime_mask.tracking import MediaPipeTracker
+
+    patient = script_patient(PatientScript(seed=seed, duration_s=duration, **kw))
+    masked: list[MaskParams] = []
+    retracked: list[MaskParams] = []
+    t0 = time.perf_counter()
+    # All GL objects live in this thread; a fresh masker per patient = a new session.
+    with PatientRenderer(model, seed) as person, FrameMasker(model=model) as masker:
+        tracker, fitter = MediaPipeTracker(static_image_mode=False), FaceFitter(model)
+        try:
+            for rgb, t in person.frames(patient):
+                result = masker.process(rgb, t, output="rgb24")
+                masked.append(result.params)
+                lm = tracker.track(result.frame) if result.params.face_present else None
+                retracked.append(fitter.fit(lm, t) if lm is not None else MaskParams.no_face(t))
+        finally:
+            tracker.close()
+    seconds = time.perf_counter() - t0
+    out = {"script": kw, "seed": seed, "seconds": round(seconds, 1)}
+    for source, stream in (("truth", patient.frames), ("params", masked), ("avatar", retracked)):
+        track = ParamsTrack.from_params(stream)
+        out[source] = score(patient, track, summarize(track))
+        if tracks_dir is not None:
+            write_jsonl(tracks_dir / f"{name}.{source}.jsonl", stream)
+    return out
+
+
+def aggregate(results: dict, source: str) -> dict:
+    dev, freq, amp, mrd1, recall, ctrl, wrong = [], [], [], [], [], [], []
+    for name, r in results.items():
+        s = r[source]
+        sign = r["script"]["sign"]
+        if sign in ("esotropia", "exotropia", "hypertropia", "hypotropia"):
+            dev.append(s["deviation"]["error_deg"])
+        if sign == "nystagmus":
+            freq.append(s["nystagmus"].get("frequency_error_hz"))
+            amp.append(s["nystagmus"].get("amplitude_error_rel"))
+        if sign in ("ptosis", "retraction"):
+            mrd1 += [s["mrd1"][side]["error_mm"] for side in ("right", "left")]
+        if s["blinks"]["recall"] is not None:
+            recall.append((s["blinks"]["truth"], s["blinks"]["recall"]))
+        if sign == "normal":
+            ctrl.append(len(s["signs_reported"]))
+        if not s["signs_correct"]:
+            wrong.append(f"{name}: expected {s['signs_expected']}, reported {s['signs_reported']}")
+
+    def med(v):  # a missed measurement (None) counts as a failure
+        v = [np.inf if x is None else x for x in v]
+        return round(float(np.median(v)), 3) if v else None
+
+    def worst(v):
+        v = [np.inf if x is None else x for x in v]
+        return round(float(np.max(v)), 3) if v else None
+
+    n_blinks = sum(n for n, _ in recall)
+    blink_recall = (round(sum(n * r for n, r in recall) / n_blinks, 3) if n_blinks else None)
+    got = {"deviation_error_deg": med(dev), "nystagmus_frequency_error_hz": med(freq),
+           "nystagmus_amplitude_error_rel": med(amp), "mrd1_error_mm": med(mrd1),
+           "blink_recall": blink_recall, "signs_in_controls": sum(ctrl)}
+    passed = {k: (got[k] is not None and (got[k] >= TARGETS[k] if k == "blink_recall"
+                                          else got[k] <= TARGETS[k])) for k in TARGETS}
+    return {"median": got, "worst": {"deviation_error_deg": worst(dev),
+                                     "nystagmus_frequency_error_hz": worst(freq),
+                                     "nystagmus_amplitude_error_rel": worst(amp),
+                                     "mrd1_error_mm": worst(mrd1)},
+            "meets_target": passed, "wrong_sign_sets": wrong}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--duration", type=float, default=8.0, help="seconds per patient")
+    ap.add_argument("--only", default="", help="comma-separated patient names")
+    ap.add_argument("--tracks", action="store_true",
+                    help="also save truth/params/avatar tracks under benchmarks/results/fidelity/")
+    args = ap.parse_args()
+    names = [n for n in args.only.split(",") if n] or list(PATIENTS)
+    unknown = set(names) - set(PATIENTS)
+    if unknown:
+        ap.error(f"unknown patients {sorted(unknown)}; known: {', '.join(PATIENTS)}")
+    from realtime_mask.face_model.assets import load_face_model
+
+    model = load_face_model()
+    tracks_dir = None
+    if args.tracks:
+        tracks_dir = RESULTS / "fidelity"
+        tracks_dir.mkdir(parents=True, exist_ok=True)
+    results = {}
+    for i, name in enumerate(names):
+        seed = 100 + list(PATIENTS).index(name)
+        results[name] = run_patient(name, PATIENTS[name], seed, args.duration, model, tracks_dir)
+        print(f"{name}: {results[name]['seconds']} s; params {results[name]['params']['findings']}; "
+              f"avatar {results[name]['avatar']['findings']}", file=sys.stderr)
+    emit("fidelity", {
+        "targets": TARGETS, "duration_s": args.duration,
+        "summary": {src: aggregate(results, src) for src in ("truth", "params", "avatar")},
+        "patients": results})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

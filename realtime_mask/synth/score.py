@@ -1,0 +1,75 @@
+"""Compare clinical measurements of a stream with a synthetic patient's truth."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..clinical import ClinicalSummary, ParamsTrack, deviation_series
+from .script import ScriptedPatient
+
+BLINK_TOLERANCE_S = 0.1
+
+
+def _r(v: float, digits: int = 3) -> float | None:
+    return None if v is None or not math.isfinite(v) else round(float(v), digits)
+
+
+def blink_match(truth: list[tuple[float, float]], found) -> dict:
+    """Recall: truth blinks overlapped (within a tolerance) by a found blink; precision the other way."""
+    def overlaps(a, b):
+        return a[0] - BLINK_TOLERANCE_S < b[1] and b[0] - BLINK_TOLERANCE_S < a[1]
+
+    spans = [(b.start, b.end) for b in found]
+    hit = sum(any(overlaps(t, f) for f in spans) for t in truth)
+    true_found = sum(any(overlaps(f, t) for t in truth) for f in spans)
+    return {"truth": len(truth), "found": len(spans),
+            "recall": _r(hit / len(truth)) if truth else None,
+            "precision": _r(true_found / len(spans)) if spans else None}
+
+
+def score(patient: ScriptedPatient, track: ParamsTrack, summary: ClinicalSummary) -> dict:
+    truth = patient.truth
+    out: dict = {"signs_expected": sorted(truth["expected_signs"]),
+                 "signs_reported": sorted(summary.signs()),
+                 "findings": [f"{f.sign}: {f.detail}" for f in summary.findings],
+                 "face_frames": summary.face_frames, "frames": summary.frames}
+    out["signs_correct"] = out["signs_expected"] == out["signs_reported"]
+    dev = summary.deviation
+    h_true, v_true = truth["horizontal_deviation_deg"], truth["vertical_deviation_deg"]
+    h, v = deviation_series(track)
+    ok = np.isfinite(h) & np.isfinite(v)
+    out["deviation"] = {
+        "truth_h_deg": h_true, "truth_v_deg": v_true,
+        "measured_h_deg": _r(dev.horizontal_deg), "measured_v_deg": _r(dev.vertical_deg),
+        # the clip-level estimate's error, and the median of the per-frame errors
+        "error_deg": _r(math.hypot(dev.horizontal_deg - h_true, dev.vertical_deg - v_true))
+        if dev.frames else None,
+        "frame_median_error_deg": _r(float(np.median(np.hypot(h[ok] - h_true, v[ok] - v_true))))
+        if ok.any() else None,
+        "confidence": dev.confidence,
+    }
+    out["mrd1"] = {}
+    for side in ("right", "left"):
+        eye = summary.lids.eye(side)
+        t = truth["mrd1_mm"][side]
+        out["mrd1"][side] = {"truth_mm": _r(t), "measured_mm": _r(eye.mrd1_mm),
+                             "error_mm": _r(abs(eye.mrd1_mm - t)) if eye.open_frames else None,
+                             "confidence": eye.confidence}
+    out["mrd2_error_mm"] = {side: _r(abs(summary.lids.eye(side).mrd2_mm - truth["mrd2_mm"]))
+                            for side in ("right", "left")}
+    out["blinks"] = blink_match(patient.blinks, summary.lids.blinks)
+    ny, ny_true = summary.nystagmus, truth["nystagmus"]
+    out["nystagmus"] = {"present": ny.present, "frequency_hz": _r(ny.frequency_hz),
+                        "amplitude_deg": _r(ny.amplitude_deg), "direction": ny.direction,
+                        "waveform": ny.waveform, "confidence": ny.confidence}
+    if ny_true:
+        out["nystagmus"] |= {
+            "truth": ny_true,
+            "frequency_error_hz": _r(abs(ny.frequency_hz - ny_true["frequency_hz"])) if ny.present else None,
+            "amplitude_error_rel": _r(abs(ny.amplitude_deg - ny_true["amplitude_deg"])
+                                      / ny_true["amplitude_deg"]) if ny.present else None,
+            "direction_correct": ny.direction == ny_true["direction"],
+        }
+    return out

@@ -1,0 +1,40 @@
+"""Scoring measurements against a synthetic patient's truth (used by benchmarks/fidelity.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from realtime_mask.clinical import Blink, ParamsTrack, summarize
+from realtime_mask.synth import PatientScript, script_patient
+from realtime_mask.synth.score import blink_match, score
+
+
+def test_blink_match_recall_and_precision():
+    truth = [(1.0, 1.27), (4.0, 4.27), (7.0, 7.27)]
+    found = [Blink(1.05, 1.2), Blink(4.3, 4.4), Blink(9.0, 9.2)]
+    m = blink_match(truth, found)
+    assert m["recall"] == pytest.approx(2 / 3, abs=1e-3)
+    assert m["precision"] == pytest.approx(2 / 3, abs=1e-3)
+    assert blink_match([], [])["recall"] is None
+
+
+def test_score_of_the_truth_itself_is_exact():
+    p = script_patient(PatientScript(sign="exotropia", deviation_deg=8.0, duration_s=10))
+    track = ParamsTrack.from_params(p.frames)
+    s = score(p, track, summarize(track))
+    assert s["signs_correct"] and s["signs_reported"] == ["exotropia"]
+    assert s["deviation"]["error_deg"] < 0.05 and s["deviation"]["frame_median_error_deg"] < 0.2
+    assert s["blinks"]["recall"] == 1.0 and s["blinks"]["precision"] == 1.0
+    assert s["mrd1"]["left"]["error_mm"] < 1e-3
+
+
+def test_score_catches_a_wrong_measurement():
+    p = script_patient(PatientScript(sign="esotropia", deviation_deg=10.0, duration_s=6))
+    shifted = [f.rounded() for f in p.frames]
+    for f in shifted:
+        f.right_eye.yaw_deg -= 4.0   # a biased tracker
+        f.left_eye.upper_lid -= 0.2  # and a lid 1.2 mm too low
+    track = ParamsTrack.from_params(shifted)
+    s = score(p, track, summarize(track))
+    assert s["deviation"]["error_deg"] == pytest.approx(4.0, abs=0.05)
+    assert s["mrd1"]["left"]["error_mm"] == pytest.approx(1.17, abs=0.01)
