@@ -69,6 +69,7 @@ GAZE_HOLD_BLINK = 0.5
 IRIS_OPEN_MIN = 0.8    # iris radius samples only while aperture > this * A_open
 DEFAULT_IRIS_RADIUS_CM = 0.585
 HISTORY = 300          # frames in the running medians (~10 s at 30 fps)
+MEDIAN_REFRESH = 10    # samples between recomputations of a running median
 WARMUP = 15            # samples before a running median replaces the default
 
 CONTOURS = {"left": LEFT_EYE_CONTOUR, "right": RIGHT_EYE_CONTOUR}
@@ -167,17 +168,20 @@ class _RunningMedian:
         self.default = default
         self.values: deque[float] = deque(maxlen=size)
         self._cached: float | None = None
+        self._since = 0
 
     def add(self, x: float) -> None:
         self.values.append(x)
-        self._cached = None
+        self._since += 1
 
     @property
     def value(self) -> float:
         if len(self.values) < WARMUP:
             return self.default
-        if self._cached is None:
+        # The median moves slowly: recomputing it every few samples is enough.
+        if self._cached is None or self._since >= MEDIAN_REFRESH:
             self._cached = float(np.median(self.values))
+            self._since = 0
         return self._cached
 
 

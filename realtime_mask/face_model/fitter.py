@@ -65,7 +65,8 @@ EXPRESSION_RIDGE = 0.3    # prior on the expression weights (cm^2 scale of the r
 IDENTITY_RIDGE = 5.0
 IDENTITY_PHASE_EXPRESSION_RIDGE = 30.0
 IDENTITY_FRAMES = 30
-IDENTITY_RATE = 0.002     # after the first frames: ~17 s time constant at 30 fps
+IDENTITY_RATE = 0.002     # per frame after the first frames: ~17 s time constant at 30 fps
+IDENTITY_UPDATE_EVERY = 10  # after the first frames, update every n frames (rate * n)
 PG_STEPS = 4
 RESIDUAL_SCALE_CM = 0.5   # rms residual at which confidence reaches 0
 
@@ -105,25 +106,26 @@ class FaceFitter:
         mean = corr.points(model.neutral.astype(np.float64)) + corr.offset    # (L, 3)
         expr = corr.points(model.expression_deltas[idx].astype(np.float64))   # (K, L, 3)
         ident = corr.points(model.identity_deltas.astype(np.float64))         # (I, L, 3)
-        self._mean = mean
-        self._expr = expr
-        self._ident = ident
+        # Flat, contiguous (.., 3L) matrices: a frame is a handful of mat-vecs.
+        self._mean = np.ascontiguousarray(mean.reshape(-1))
+        self._expr = np.ascontiguousarray(expr.reshape(len(idx), -1))
+        self._ident = np.ascontiguousarray(ident.reshape(len(ident), -1))
 
         # Per-coordinate weights for the expression/identity fit.
         lw = np.where(corr.contour, CONTOUR_WEIGHT, 1.0)
         lw = lw / (1.0 + (corr.spread / RIGID_MAX_SPREAD_CM) ** 2)
         cw = (lw[:, None] * np.array([1.0, 1.0, Z_WEIGHT])).reshape(-1)
-        a = expr.reshape(len(idx), -1).T                                      # (3L, K)
+        a = self._expr.T                                                      # (3L, K)
         self._h = a.T @ (a * cw[:, None]) + EXPRESSION_RIDGE * np.eye(len(idx))
         self._h_inv = np.linalg.inv(self._h)
         self._atw = (a * cw[:, None]).T                                       # (K, 3L)
         self._step = 1.0 / np.linalg.eigvalsh(self._h)[-1]
-        b = np.concatenate([ident.reshape(len(ident), -1).T, a], axis=1)      # (3L, I+K)
+        b = np.concatenate([self._ident.T, a], axis=1)                        # (3L, I+K)
         ridge = np.r_[np.full(len(ident), IDENTITY_RIDGE),
                       np.full(len(idx), IDENTITY_PHASE_EXPRESSION_RIDGE)]
         self._joint_solve = np.linalg.solve(
             b.T @ (b * cw[:, None]) + np.diag(ridge), (b * cw[:, None]).T)    # (I+K, 3L)
-        self._joint_basis = b
+        self._joint_basis = np.ascontiguousarray(b)
 
         # Rigid subset for the pose.
         motion = np.linalg.norm(model.expression_deltas[idx].astype(np.float64)[
@@ -135,14 +137,16 @@ class FaceFitter:
         if len(self.rigid) < 12:
             raise RuntimeError(f"only {len(self.rigid)} rigid landmarks: correspondence broken")
         self._rigid_w = 1.0 / (1.0 + (corr.spread[self.rigid] / 0.1) ** 2)
+        self._expr_rigid = np.ascontiguousarray(expr[:, self.rigid].reshape(len(idx), -1))
         self.reset()
 
     def reset(self) -> None:
         """Forget everything about the session: identity, expression, eye calibration."""
         self.identity = np.zeros(self._ident.shape[0])
         self._identity_frames = 0
+        self._frames = 0
         self._session_offset = np.zeros_like(self._mean)
-        self._shape = self._mean.copy()            # mean + identity + session offset
+        self._set_shape(self._mean.copy())
         self._weights = np.zeros(self._h.shape[0])
         self.eyes.reset()
         self.last_head: HeadFrame | None = None
@@ -151,20 +155,22 @@ class FaceFitter:
         if landmarks is None:
             return MaskParams.no_face(timestamp)
         p = to_camera_frame(landmarks.points[:N_FACE_LANDMARKS])
-        shape = self._shape + np.tensordot(self._weights, self._expr, 1)
-        s, r, t = similarity(shape[self.rigid], p[self.rigid], self._rigid_w)
+        rigid_shape = (self._shape_rigid + self._weights @ self._expr_rigid).reshape(-1, 3)
+        s, r, t = similarity(rigid_shape, p[self.rigid], self._rigid_w)
 
-        y = (p - t) @ r / s                                   # = R^T (p - t) / s, per row
-        resid = (y - self._shape).reshape(-1)
+        y = ((p - t) @ r / s).reshape(-1)                     # = R^T (p - t) / s, per row
+        resid = y - self._shape
         b = self._atw @ resid
         w = np.clip(self._h_inv @ b, 0.0, 1.0)
         for _ in range(PG_STEPS):
             w = np.clip(w - self._step * (self._h @ w - b), 0.0, 1.0)
         self._weights = w
-        expr_part = np.tensordot(w, self._expr, 1)
-        err = resid - expr_part.reshape(-1)
+        expr_part = w @ self._expr
+        err = resid - expr_part
         rms = float(np.sqrt(np.mean(err * err)))
-        self._update_shape(y, expr_part)
+        self._frames += 1
+        if self._frames <= IDENTITY_FRAMES or self._frames % IDENTITY_UPDATE_EVERY == 0:
+            self._update_shape(y, expr_part)
 
         head = HeadFrame(scale=s, rotation=r, translation=t)
         self.last_head = head
@@ -181,18 +187,21 @@ class FaceFitter:
         expression fit left unexplained."""
         self._identity_frames += 1
         first = self._identity_frames <= IDENTITY_FRAMES
-        rate = 1.0 / self._identity_frames if first else IDENTITY_RATE
+        rate = 1.0 / self._identity_frames if first else IDENTITY_RATE * IDENTITY_UPDATE_EVERY
         target = (y - self._mean) if first else (y - self._mean - expr_part)
-        target = target.reshape(-1)
         est = self._joint_solve @ target
         n_id = len(self.identity)
         if not first:
             est[n_id:] = 0.0
-        free = (target - self._joint_basis @ est).reshape(self._mean.shape)
+        free = target - self._joint_basis @ est
         self.identity += rate * (est[:n_id] - self.identity)
         self._session_offset += rate * (free - self._session_offset)
-        self._shape = (self._mean + np.tensordot(self.identity, self._ident, 1)
-                       + self._session_offset)
+        self._set_shape(self._mean + self.identity @ self._ident + self._session_offset)
+
+    def _set_shape(self, shape: np.ndarray) -> None:
+        """Session shape (mean + identity + offset), flat (3L,), and its rigid rows."""
+        self._shape = shape
+        self._shape_rigid = shape.reshape(-1, 3)[self.rigid].reshape(-1)
 
 
 __all__ = ["FaceFitter", "EyeParams", "rotation_from_angles", "angles_from_rotation",
