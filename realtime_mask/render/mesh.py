@@ -18,6 +18,13 @@ from .appearance import Appearance
 from .eye_model import PART_SIDE, SIDES, Eyeball
 
 SURFACE_PARTS = ("face", "head_neck", "eye_socket_left", "eye_socket_right")
+# Away from the eyes, brows, nose and mouth the ICT mesh is far denser than the
+# pixels it covers (ears especially: ~4 px^2 per triangle at 640x480), and on
+# llvmpipe every triangle costs. There vertices are merged onto one vertex per
+# grid cell: a global vertex remap, so no cracks, and every kept vertex is an
+# ICT vertex, so the blendshapes still apply.
+DETAIL_RADIUS = 2.5                 # cm around the Multi-PIE landmarks 17..67: full detail
+PERIPHERY_CELL = 0.5                # cm grid for the rest
 MOUTH_PARTS = ("mouth_socket",)
 EYE_CAP_DEG = 105.0                 # eyeball shell drawn up to this angle from the axis
 SOCKET_RGB = (0.55, 0.30, 0.30)      # conjunctiva, seen in the eye corners
@@ -73,33 +80,81 @@ class AvatarMesh:
                 out[rows] += np.float32(weights[k]) * self.blend_deltas[k]
 
 
+def simplify_periphery(tri: np.ndarray, pos: np.ndarray, keep: np.ndarray,
+                       cell: float) -> np.ndarray:
+    """Merge the vertices not in `keep` (bool per vertex) onto the first vertex
+    of their grid cell; drop the triangles that collapse."""
+    ids = np.unique(tri)
+    loose = ids[~keep[ids]]
+    rep = np.arange(len(pos))
+    key = np.floor(pos[loose] / cell).astype(np.int64)
+    _, inv = np.unique(key, axis=0, return_inverse=True)
+    inv = inv.ravel()
+    # each cell keeps its vertex nearest to the cell's centroid
+    n_cells = inv.max() + 1
+    centroid = np.zeros((n_cells, 3))
+    np.add.at(centroid, inv, pos[loose])
+    centroid /= np.bincount(inv, minlength=n_cells)[:, None]
+    dist = np.linalg.norm(pos[loose] - centroid[inv], axis=1)
+    order = np.lexsort((dist, inv))                    # by cell, nearest first
+    firsts = order[np.r_[True, inv[order][1:] != inv[order][:-1]]]
+    best = np.empty(n_cells, np.int64)
+    best[inv[firsts]] = loose[firsts]
+    rep[loose] = best[inv]
+    t = rep[tri]
+    ok = (t[:, 0] != t[:, 1]) & (t[:, 1] != t[:, 2]) & (t[:, 0] != t[:, 2])
+    return t[ok]
+
+
+def detail_vertices(model: FaceModel, pos: np.ndarray, extra: np.ndarray) -> np.ndarray:
+    """Bool per vertex: near the eyes, brows, nose or mouth, or listed in extra."""
+    anchors = pos[list(MULTIPIE68)][17:68].astype(np.float64)
+    keep = np.zeros(len(pos), bool)
+    a, b = PARTS["face"]
+    d2 = ((pos[a:b, None, :] - anchors[None]) ** 2).sum(2).min(1)
+    keep[a:b] = d2 < DETAIL_RADIUS ** 2
+    for part in ("eye_socket_left", "eye_socket_right", "mouth_socket"):
+        keep[slice(*PARTS[part])] = True
+    keep[extra] = True
+    return keep
+
+
 def build_avatar_mesh(model: FaceModel, pos: np.ndarray, appearance: Appearance,
                       lid_rims: list[tuple[np.ndarray, np.ndarray]]) -> AvatarMesh:
     """pos: (N,3) neutral of the avatar identity (the ICT mean for the live mask);
     lid_rims: per eye (upper, lower) lid-edge vertex ids, drawn darker."""
-    surf = np.concatenate([model.tri_v[model.triangles_of(p)] for p in SURFACE_PARTS])
+    full = np.concatenate([model.tri_v[model.triangles_of(p)] for p in SURFACE_PARTS])
+    keep = detail_vertices(model, pos, np.concatenate([v for rim in lid_rims for v in rim]))
+    surf = simplify_periphery(full, pos, keep, PERIPHERY_CELL)
     mouth = np.concatenate([model.tri_v[model.triangles_of(p)] for p in MOUTH_PARTS])
     ids = np.unique(np.concatenate([surf.ravel(), mouth.ravel()]))
     remap = np.full(len(pos), -1, np.int64)
     remap[ids] = np.arange(len(ids))
-    surf_c, mouth_c = remap[surf], remap[mouth]
-    all_tri = np.concatenate([surf_c, mouth_c])
-    n_v, n_t = len(ids), len(all_tri)
-    incidence = sparse.csr_matrix(
-        (np.ones(3 * n_t), (all_tri.ravel(), np.repeat(np.arange(n_t), 3))), shape=(n_v, n_t))
 
-    p0 = pos[ids].astype(np.float64)
-    n0 = vertex_normals(p0, all_tri, incidence)
+    # Normals come from the full-resolution surface (smooth, and blind to the
+    # merged periphery), restricted to the drawn vertices.
+    shade_tri = np.concatenate([full, mouth])
+    shade_ids = np.unique(shade_tri)
+    shade_remap = np.full(len(pos), -1, np.int64)
+    shade_remap[shade_ids] = np.arange(len(shade_ids))
+    st = shade_remap[shade_tri]
+    incidence = sparse.csr_matrix(
+        (np.ones(st.size), (st.ravel(), np.repeat(np.arange(len(st)), 3))),
+        shape=(len(shade_ids), len(st)))
+    drawn = shade_remap[ids]
+    ps = pos[shade_ids].astype(np.float64)
+    n_full = vertex_normals(ps, st, incidence)
+    p0, n0 = ps[drawn], n_full[drawn]
     base = np.concatenate([p0, n0], axis=1).astype(np.float32)
     rows, deltas = [], []
     for k in range(len(model.expression_names)):
-        dp = model.expression_deltas[k][ids].astype(np.float64)
-        moved = np.flatnonzero(np.abs(dp).max(1) > 1e-6)
-        if len(moved) == 0:
-            rows.append(moved)
+        dps = model.expression_deltas[k][shade_ids].astype(np.float64)
+        if np.abs(dps).max() <= 1e-6:
+            rows.append(np.zeros(0, np.int64))
             deltas.append(np.zeros((0, 6), np.float32))
             continue
-        dn = vertex_normals(p0 + dp, all_tri, incidence) - n0
+        dn = (vertex_normals(ps + dps, st, incidence) - n_full)[drawn]
+        dp = dps[drawn]
         # normals change a little around the moved region too
         changed = np.flatnonzero((np.abs(dp).max(1) > 1e-6) | (np.abs(dn).max(1) > 1e-4))
         rows.append(changed)
@@ -107,8 +162,8 @@ def build_avatar_mesh(model: FaceModel, pos: np.ndarray, appearance: Appearance,
 
     colors = _vertex_colors(model, pos, ids, appearance, lid_rims)
     return AvatarMesh(vertex_ids=ids, base=base, colors=colors,
-                      surface_index=surf_c.astype(np.int32).ravel(),
-                      mouth_index=mouth_c.astype(np.int32).ravel(),
+                      surface_index=remap[surf].astype(np.int32).ravel(),
+                      mouth_index=remap[mouth].astype(np.int32).ravel(),
                       blend_rows=rows, blend_deltas=deltas)
 
 

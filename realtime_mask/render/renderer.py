@@ -114,8 +114,10 @@ class AvatarRenderer:
                                       fragment_shader=load_shader("avatar.frag"))
         self._prog_eye = ctx.program(vertex_shader=load_shader("eye.vert"),
                                      fragment_shader=load_shader("eye.frag"))
-        self._prog_yuv = ctx.program(vertex_shader=load_shader("fullscreen.vert"),
-                                     fragment_shader=load_shader("rgb_to_i420.frag"))
+        self._prog_y = ctx.program(vertex_shader=load_shader("fullscreen.vert"),
+                                   fragment_shader=load_shader("rgb_to_y.frag"))
+        self._prog_uv = ctx.program(vertex_shader=load_shader("fullscreen.vert"),
+                                    fragment_shader=load_shader("rgb_to_uv.frag"))
 
         self._vbo_face = ctx.buffer(self.mesh.base.tobytes(), dynamic=True)
         self._vbo_color = ctx.buffer(self.mesh.colors.tobytes())
@@ -129,13 +131,13 @@ class AvatarRenderer:
         self._ibo_eye = ctx.buffer(eyes.index.tobytes())
         self._vao_eye = ctx.vertex_array(self._prog_eye, [(self._vbo_eye, "3f 2f", "in_pos", "in_uv")],
                                          self._ibo_eye)
-        self._vao_yuv = ctx.vertex_array(self._prog_yuv, [])
+        self._vao_y = ctx.vertex_array(self._prog_y, [])
+        self._vao_uv = ctx.vertex_array(self._prog_uv, [])
 
         w, h = self.width, self.height
         self._color = ctx.texture((w, h), 4)
         self._depth = ctx.depth_renderbuffer((w, h))
         self._fbo = ctx.framebuffer([self._color], self._depth)
-        self._color.filter = (moderngl.LINEAR, moderngl.LINEAR)   # 2x2 chroma mean in one fetch
         # I420 packed 4 bytes per texel: reading it back gives the planes directly
         self._yuv_tex = ctx.texture((w // 4, h * 3 // 2), 4)
         self._fbo_yuv = ctx.framebuffer([self._yuv_tex])
@@ -147,8 +149,9 @@ class AvatarRenderer:
         self._prog_eye["u_detail"].value = float(self.appearance.detail)
         self._prog_eye["u_iris_color"].value = tuple(self.appearance.iris_rgb)
         self._prog_eye["u_sclera_color"].value = tuple(self.appearance.sclera_rgb)
-        self._prog_yuv["u_size"].value = (w, h)
-        self._prog_yuv["u_rgb"].value = 0
+        self._prog_uv["u_size"].value = (w, h)
+        self._prog_y["u_rgb"].value = 0
+        self._prog_uv["u_rgb"].value = 0
         self._clear = tuple(self.appearance.background_rgb)
         # The projection flips y (top row first in memory), which turns ICT's
         # counter-clockwise front faces clockwise on screen.
@@ -226,7 +229,12 @@ class AvatarRenderer:
         ctx.disable(ctx.DEPTH_TEST | ctx.CULL_FACE)
         self._fbo_yuv.use()
         self._color.use(location=0)
-        self._vao_yuv.render(vertices=3)
+        # two branch-free draws: Y rows, then the U and V rows
+        q = self.width // 4
+        self._fbo_yuv.viewport = (0, 0, q, self.height)
+        self._vao_y.render(vertices=3)
+        self._fbo_yuv.viewport = (0, self.height, q, self.height // 2)
+        self._vao_uv.render(vertices=3)
         out = np.empty((self.height * 3 // 2, self.width), np.uint8)
         self._fbo_yuv.read_into(out, components=4, alignment=1)
         return out
