@@ -288,3 +288,23 @@ def test_oscillation_in_one_eye_while_the_other_is_seen_steady_is_not_nystagmus(
     wave = sinus(n, 2.0, 2.0)
     ny = measure_nystagmus(ParamsTrack.from_params(stream(n, right=(wave, np.zeros(n)))))
     assert ny.per_eye["right"]["yaw"].detected and not ny.present
+
+
+def test_lid_lag_is_mrd1_rising_in_downgaze():
+    n = 300
+    t = np.arange(n) / FPS
+    pitch = np.where((t // 1.0) % 2 == 0, 0.0, -15.0)
+    lagging = stream(n, right=(np.zeros(n), pitch), left=(np.zeros(n), pitch))
+    following = stream(n, right=(np.zeros(n), pitch), left=(np.zeros(n), pitch))
+    for p in lagging:
+        if p.right_eye.pitch_deg < 0:  # the lid stays up: 12 mm * sin(15 deg) = 3.1 mm more MRD1
+            for eye in (p.right_eye, p.left_eye):
+                eye.upper_lid += 12 * np.sin(np.radians(15)) / IRIS_RADIUS_MM
+    lag = summarize(lagging)
+    assert lag.lids.right.downgaze_mrd1_change_mm == pytest.approx(3.106, abs=0.01)
+    assert lag.lids.right.mrd1_mm == pytest.approx(4.3875, abs=1e-3)  # measured in primary gaze
+    assert lag.signs() == {"lid lag"}
+    normal = summarize(following)
+    assert normal.lids.left.downgaze_mrd1_change_mm == pytest.approx(0.0, abs=1e-6)
+    assert normal.signs() == set()
+    assert math.isnan(summarize(stream(100)).lids.right.downgaze_mrd1_change_mm)

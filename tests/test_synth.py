@@ -130,3 +130,16 @@ def test_synth_bad_options_are_one_clear_error(tmp_path, capsys, argv, message):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0]
     assert not (tmp_path / "x.mp4").exists()
+
+
+def test_lid_lag_truth_in_downgaze_only():
+    p = script_patient(PatientScript(sign="retraction", lid_lag=True, gaze_positions=True,
+                                     fixation_noise_deg=0.0, blinks=False))
+    level = [f for f in p.frames if f.right_eye.pitch_deg == 0]
+    down = [f for f in p.frames if f.right_eye.pitch_deg == -10]
+    assert level and down
+    assert level[0].right_eye.upper_lid == pytest.approx(7.0 / 5.85)
+    assert (down[0].right_eye.upper_lid - level[0].right_eye.upper_lid) * 5.85 == pytest.approx(
+        12 * np.sin(np.radians(10)))
+    assert p.truth["expected_signs"] == ["lid retraction", "lid lag"]
+    assert summarize(p.frames).signs() == {"lid retraction", "lid lag"}

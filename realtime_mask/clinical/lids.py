@@ -21,6 +21,8 @@ MAX_BLINK_S = 1.0           # longer closures are "eyes closed", not blinks
 MERGE_GAP_S = 0.07          # closures separated by one or two frames are one blink
 BLINK_GUARD_S = 0.1         # frames this close to a blink are left out of lid levels
 PRIMARY_PITCH_DEG = 10.0    # MRD is defined in primary gaze
+DOWNGAZE_PITCH_DEG = -8.0   # lid lag is judged from frames looking at least this far down
+MIN_LID_LAG_FRAMES = 5
 
 
 @dataclass
@@ -41,6 +43,10 @@ class EyeLids:
     fissure_mm: float
     confidence: float
     open_frames: int
+    # MRD1 in downgaze minus MRD1 in primary gaze: ~0 when the lid follows the
+    # eye down, clearly positive with lid lag (thyroid eye disease). NaN when
+    # the clip has no downgaze.
+    downgaze_mrd1_change_mm: float = float("nan")
 
 
 @dataclass
@@ -110,13 +116,19 @@ def _eye_lids(track: ParamsTrack, side: str, near_blink: np.ndarray) -> EyeLids:
     if n == 0:
         nan = float("nan")
         return EyeLids(side, nan, nan, nan, 0.0, 0)
+    lag = float("nan")
+    pitch = np.nan_to_num(eye.pitch, nan=0.0)
+    level = usable & (np.abs(pitch) <= 5.0)
+    down = usable & (pitch <= DOWNGAZE_PITCH_DEG)
+    if level.sum() >= MIN_LID_LAG_FRAMES and down.sum() >= MIN_LID_LAG_FRAMES:
+        lag = float(np.median(radii_to_mm(eye.upper[down])) - np.median(radii_to_mm(eye.upper[level])))
     upper = radii_to_mm(eye.upper[chosen])
     lower = radii_to_mm(eye.lower[chosen])
     mrd1, mrd2 = float(np.median(upper)), float(np.median(lower))
     spread = float(np.median(np.abs(upper - mrd1)))
     coverage = min(1.0, n / max(1.0, 0.5 * len(track)))
     confidence = coverage * float(np.exp(-spread / 1.0)) * min(1.0, n / 15.0)
-    return EyeLids(side, mrd1, mrd2, mrd1 + mrd2, round(confidence, 3), n)
+    return EyeLids(side, mrd1, mrd2, mrd1 + mrd2, round(confidence, 3), n, lag)
 
 
 def measure_lids(track: ParamsTrack) -> LidReport:

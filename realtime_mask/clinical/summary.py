@@ -20,12 +20,13 @@ class Thresholds:
     vertical_deviation_deg: float = 2.0      # ~3.5 prism dioptres
     ptosis_mrd1_mm: float = 2.5              # MRD1 at or below this
     retraction_mrd1_mm: float = 6.0          # upper lid above the limbus (scleral show)
+    lid_lag_mm: float = 1.5                  # MRD1 rises this much when looking down
     min_confidence: float = 0.3
 
 
 @dataclass
 class Finding:
-    sign: str          # "esotropia", "exotropia", "hypertropia", "nystagmus", "ptosis", "lid retraction"
+    sign: str  # esotropia, exotropia, hypertropia, nystagmus, ptosis, lid retraction, lid lag
     detail: str
     confidence: float
 
@@ -86,6 +87,9 @@ def find_signs(dev: Deviation, lids: LidReport, nyst: Nystagmus,
         elif eye.mrd1_mm >= th.retraction_mrd1_mm:
             out.append(Finding("lid retraction", f"{side} MRD1 {eye.mrd1_mm:.1f} mm",
                                eye.confidence))
+        if eye.downgaze_mrd1_change_mm >= th.lid_lag_mm:
+            out.append(Finding("lid lag", f"{side} MRD1 +{eye.downgaze_mrd1_change_mm:.1f} mm "
+                               "in downgaze", eye.confidence))
     if nyst.present:
         kind = nyst.waveform + (f", fast phase {nyst.fast_phase}" if nyst.fast_phase else "")
         out.append(Finding("nystagmus", f"{nyst.direction} {kind}, {nyst.frequency_hz:.1f} Hz, "

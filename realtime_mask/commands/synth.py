@@ -35,6 +35,8 @@ def add_parser(sub) -> None:
     g.add_argument("--ptosis-side", choices=("right", "left", "both"), default="left")
     g.add_argument("--mrd1", type=float, default=None,
                    help="upper lid MRD1 in mm (default 1.0 for ptosis, 7.0 for retraction)")
+    g.add_argument("--lid-lag", action="store_true",
+                   help="upper lids do not follow the eyes down (shows with --gaze-positions)")
     g = p.add_argument_group("performance")
     g.add_argument("--no-blinks", action="store_true")
     g.add_argument("--gaze-positions", action="store_true", help="look through the nine diagnostic positions")
@@ -50,7 +52,7 @@ def script_from_args(args):
         nystagmus_hz=args.frequency, nystagmus_amplitude_deg=args.amplitude,
         nystagmus_direction=args.direction, nystagmus_waveform=args.waveform,
         nystagmus_fast_phase=args.fast_phase, ptosis_side=args.ptosis_side,
-        blinks=not args.no_blinks, gaze_positions=args.gaze_positions, head_turns=args.head_turns)
+        lid_lag=args.lid_lag, blinks=not args.no_blinks, gaze_positions=args.gaze_positions, head_turns=args.head_turns)
     if args.mrd1 is not None:
         kw["ptosis_mrd1_mm" if args.sign == "ptosis" else "retraction_mrd1_mm"] = args.mrd1
     script = PatientScript(**kw)

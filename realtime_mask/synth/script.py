@@ -21,6 +21,7 @@ SIGNS = ("normal", "esotropia", "exotropia", "hypertropia", "hypotropia",
          "nystagmus", "ptosis", "retraction")
 NINE_GAZE = [(0, 0), (15, 0), (15, 10), (0, 10), (-15, 10), (-15, 0), (-15, -10), (0, -10), (15, -10)]
 BLINK_CLOSE_S, BLINK_HOLD_S, BLINK_OPEN_S = 0.08, 0.05, 0.14
+EYEBALL_RADIUS_MM = 12.0
 
 
 @dataclass
@@ -42,6 +43,7 @@ class PatientScript:
     ptosis_side: str = "left"                  # left | right | both
     ptosis_mrd1_mm: float = 1.0
     retraction_mrd1_mm: float = 7.0            # both eyes
+    lid_lag: bool = False                      # upper lids stay up when the eyes look down
     # the rest of the performance
     blinks: bool = True
     blink_interval_s: tuple[float, float] = (2.0, 4.0)
@@ -183,8 +185,13 @@ def script_patient(s: PatientScript) -> ScriptedPatient:
     for i in range(n):
         eyes = {}
         for side in ("right", "left"):
+            level = open_upper[side]
+            pitch = float(gaze[side][1][i])
+            if s.lid_lag and pitch < 0:
+                # The lid stays where it was while the iris centre goes down.
+                level += EYEBALL_RADIUS_MM * np.sin(np.radians(-pitch)) / IRIS_RADIUS_MM
             # Closing moves the upper lid down to the lower lid margin.
-            upper = open_upper[side] + closure[i] * (-lower - open_upper[side])
+            upper = level + closure[i] * (-lower - level)
             eyes[side] = EyeParams(yaw_deg=float(gaze[side][0][i]), pitch_deg=float(gaze[side][1][i]),
                                    upper_lid=float(upper), lower_lid=lower, blink=float(closure[i]))
         frames.append(MaskParams(
@@ -200,6 +207,7 @@ def script_patient(s: PatientScript) -> ScriptedPatient:
         "mrd1_mm": {k: round(v * IRIS_RADIUS_MM, 4) for k, v in open_upper.items()},
         "mrd2_mm": round(lower * IRIS_RADIUS_MM, 4),
         "blink_count": len(blinks),
+        "lid_lag": s.lid_lag,
         "nystagmus": None if s.sign != "nystagmus" else {
             "frequency_hz": s.nystagmus_hz, "amplitude_deg": s.nystagmus_amplitude_deg,
             "direction": s.nystagmus_direction, "waveform": s.nystagmus_waveform,
@@ -210,6 +218,11 @@ def script_patient(s: PatientScript) -> ScriptedPatient:
 
 
 def expected_signs(s: PatientScript) -> list[str]:
+    extra = ["lid lag"] if s.lid_lag and s.gaze_positions else []  # seen only in downgaze
+    return _sign_of(s) + extra
+
+
+def _sign_of(s: PatientScript) -> list[str]:
     if s.sign in ("esotropia", "exotropia"):
         return [s.sign] if s.deviation_deg > 0 else []
     if s.sign in ("hypertropia", "hypotropia"):
