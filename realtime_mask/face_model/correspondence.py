@@ -24,7 +24,14 @@ How it is derived (`build_correspondence`):
      the corresponded points (cm) is measured and the median over the views
      kept (`offset`); the fitter adds it to the model shape, so the neutral
      avatar fits with zero expression and its true head angles.
-  5. The spread of the per-view points (cm) is kept: landmarks that slide with
+  5. Gaze calibration: MediaPipe's iris and corner landmarks on the rendered
+     avatar eye are slightly biased (the iris centre reads a few degrees low).
+     The mean face is rendered again with its irises painted at known gaze
+     angles (GAZE_GRID, two head poses), fitted with FaceFitter, and a per-eye
+     affine map measured (yaw, pitch) -> true (yaw, pitch) is least-squares
+     fitted (`gaze_calibration`, applied by eyes.EyeModel). So a gaze read from
+     a patient is re-rendered on the avatar where MediaPipe will read it again.
+  6. The spread of the per-view points (cm) is kept: landmarks that slide with
      the view (the face contour/jawline, FACE_OVAL below) have a large spread and
      are excluded from rigid pose and down-weighted in the fit.
 
@@ -46,7 +53,7 @@ import numpy as np
 
 from .assets import MULTIPIE68, PARTS, FaceModel, cache_dir
 
-CORRESPONDENCE_FORMAT = 2
+CORRESPONDENCE_FORMAT = 3
 N_FACE_LANDMARKS = 468
 
 # (yaw, pitch) degrees of the rendered views. +yaw turns the face to its left.
@@ -85,6 +92,11 @@ class Correspondence:
     views_seen: np.ndarray  # (468,) int32: in how many views the landmark was found
     contour: np.ndarray    # (468,) bool: face-oval landmarks (slide with the view)
     offset: np.ndarray     # (468, 3) float32, cm: MediaPipe 3D minus ICT point, model frame
+    gaze_calibration: np.ndarray = None  # (2, 2, 3): eyes (left, right) x (yaw, pitch) x
+                                         # (a_yaw, a_pitch, b): true = a . measured + b
+    def __post_init__(self) -> None:
+        if self.gaze_calibration is None:
+            self.gaze_calibration = np.tile(np.array([[1.0, 0, 0], [0, 1.0, 0]]), (2, 1, 1))
 
     def points(self, vertices: np.ndarray) -> np.ndarray:
         """Landmark positions on a mesh (N, 3) or a stack of meshes (..., N, 3)."""
@@ -113,12 +125,13 @@ def load_correspondence(model: FaceModel, rebuild: bool = False) -> Corresponden
         with np.load(path) as z:
             return Correspondence(tri=z["tri"], bary=z["bary"], spread=z["spread"],
                                   views_seen=z["views_seen"], contour=z["contour"],
-                                  offset=z["offset"])
+                                  offset=z["offset"], gaze_calibration=z["gaze_calibration"])
     corr = build_correspondence(model)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npz")
     np.savez(tmp, tri=corr.tri, bary=corr.bary, spread=corr.spread,
-             views_seen=corr.views_seen, contour=corr.contour, offset=corr.offset)
+             views_seen=corr.views_seen, contour=corr.contour, offset=corr.offset,
+             gaze_calibration=corr.gaze_calibration)
     tmp.replace(path)
     return corr
 
@@ -128,26 +141,33 @@ def load_correspondence(model: FaceModel, rebuild: bool = False) -> Corresponden
 def build_correspondence(model: FaceModel, views=VIEWS) -> Correspondence:
     from ..tracking import MediaPipeTracker
 
-    hits = np.full((len(views), N_FACE_LANDMARKS, 3), np.nan, np.float32)
-    tracked = []                     # MediaPipe 3D landmarks of each tracked view
     renderer = _MeanFaceRenderer(model)
     tracker = MediaPipeTracker(static_image_mode=True)
     try:
-        for v, (yaw, pitch) in enumerate(views):
-            rgb, pos, hit = renderer.render(yaw, pitch)
-            lm = tracker.track(rgb)
-            if lm is None:
-                continue
-            tracked.append((_rotation(yaw, pitch), lm.points[:N_FACE_LANDMARKS]))
-            xy = np.rint(lm.points[:N_FACE_LANDMARKS, :2]).astype(int)
-            inside = (xy[:, 0] >= 0) & (xy[:, 0] < IMAGE_SIZE) & (xy[:, 1] >= 0) \
-                & (xy[:, 1] < IMAGE_SIZE)
-            xy = np.clip(xy, 0, IMAGE_SIZE - 1)
-            ok = inside & hit[xy[:, 1], xy[:, 0]]
-            hits[v, ok] = pos[xy[ok, 1], xy[ok, 0]]
+        corr = _surface_correspondence(model, views, renderer, tracker)
+        corr.gaze_calibration = _calibrate_gaze(model, corr, renderer, tracker)
     finally:
         tracker.close()
         renderer.close()
+    return corr
+
+
+def _surface_correspondence(model: FaceModel, views, renderer: "_MeanFaceRenderer",
+                            tracker) -> Correspondence:
+    hits = np.full((len(views), N_FACE_LANDMARKS, 3), np.nan, np.float32)
+    tracked = []                     # MediaPipe 3D landmarks of each tracked view
+    for v, (yaw, pitch) in enumerate(views):
+        rgb, pos, hit = renderer.render(yaw, pitch)
+        lm = tracker.track(rgb)
+        if lm is None:
+            continue
+        tracked.append((_rotation(yaw, pitch), lm.points[:N_FACE_LANDMARKS]))
+        xy = np.rint(lm.points[:N_FACE_LANDMARKS, :2]).astype(int)
+        inside = (xy[:, 0] >= 0) & (xy[:, 0] < IMAGE_SIZE) & (xy[:, 1] >= 0) \
+            & (xy[:, 1] < IMAGE_SIZE)
+        xy = np.clip(xy, 0, IMAGE_SIZE - 1)
+        ok = inside & hit[xy[:, 1], xy[:, 0]]
+        hits[v, ok] = pos[xy[ok, 1], xy[ok, 0]]
     seen = np.sum(~np.isnan(hits[:, :, 0]), axis=0).astype(np.int32)
     if (seen == 0).any() or np.isnan(hits[0, :, 0]).mean() > 0.05:
         raise RuntimeError("MediaPipe did not track the rendered ICT mean face; "
@@ -162,6 +182,37 @@ def build_correspondence(model: FaceModel, views=VIEWS) -> Correspondence:
     corr.offset = _mediapipe_offset(corr.points(model.neutral.astype(np.float64)), tracked,
                                     ~contour)
     return corr
+
+
+GAZE_GRID = tuple((y, p) for y in (-20, -10, 0, 10, 20) for p in (-12, 0, 12))
+GAZE_HEAD_POSES = ((0, 0), (12, 6))
+
+
+def _calibrate_gaze(model: FaceModel, corr: Correspondence, renderer: "_MeanFaceRenderer",
+                    tracker) -> np.ndarray:
+    from .fitter import FaceFitter
+
+    fitter = FaceFitter(model, corr)       # corr still has the identity calibration
+    rows = {"left": [], "right": []}
+    for head in GAZE_HEAD_POSES:
+        for gaze in GAZE_GRID:
+            rgb, _, _ = renderer.render(*head, gaze=gaze)
+            lm = tracker.track(rgb)
+            if lm is None:
+                continue
+            fitter.reset()
+            out = fitter.fit(lm, 0.0)
+            for side, eye in (("left", out.left_eye), ("right", out.right_eye)):
+                rows[side].append((eye.yaw_deg, eye.pitch_deg, *gaze))
+    cal = np.zeros((2, 2, 3))
+    for i, side in enumerate(("left", "right")):
+        r = np.array(rows[side])
+        if len(r) < 10:
+            raise RuntimeError("MediaPipe lost the rendered eyes during gaze calibration")
+        lhs = np.c_[r[:, :2], np.ones(len(r))]
+        for k in range(2):
+            cal[i, k] = np.linalg.lstsq(lhs, r[:, 2 + k], rcond=None)[0]
+    return cal
 
 
 def similarity(model_pts: np.ndarray, obs: np.ndarray, w: np.ndarray):
@@ -333,7 +384,7 @@ class _MeanFaceRenderer:
         centres = [eyeball_geometry(model, side).centre for side in sides]
         axes = [cornea_axis(model, side) for side in sides]
         self.prog["eye_centre"].write(np.array(centres, np.float32).tobytes())
-        self.prog["eye_axis"].write(np.array(axes, np.float32).tobytes())
+        self._rest_axes = axes
         self.prog["iris_radius"].value = _IRIS_RADIUS
         self.prog["pupil_radius"].value = _PUPIL_RADIUS
         s = IMAGE_SIZE
@@ -342,9 +393,18 @@ class _MeanFaceRenderer:
         self.depth = self.ctx.depth_renderbuffer((s, s))
         self.fbo = self.ctx.framebuffer([self.colour, self.position], self.depth)
 
-    def render(self, yaw: float, pitch: float):
-        """RGB image, model position per pixel, and a hit mask (all top row first)."""
+    def render(self, yaw: float, pitch: float, gaze: tuple[float, float] | None = None):
+        """RGB image, model position per pixel, and a hit mask (all top row first).
+        gaze: both irises painted at this (yaw, pitch) in degrees (Fick, gaze 0 =
+        the head's +z); None paints them on ICT's own cornea axes."""
         import moderngl
+
+        if gaze is None:
+            axes = self._rest_axes
+        else:
+            g = _rotation(*gaze) @ np.array([0.0, 0.0, 1.0])
+            axes = [g, g]
+        self.prog["eye_axis"].write(np.array(axes, np.float32).tobytes())
 
         r = _rotation(yaw, pitch)
         model_m = np.eye(4)

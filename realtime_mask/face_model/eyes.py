@@ -31,6 +31,8 @@ i.e. the eye direction is Ry(yaw) Rx(-pitch) (0, 0, 1), the renderer's
 convention. Before this, the iris offset from the corner midpoint is scaled by
 (ICT eye width / patient's eye width, both in head units), so the iris sits at
 the same relative place between the corners on the avatar as on the patient.
+Last, the per-eye affine gaze calibration measured on the rendered avatar
+(correspondence.py, step 5) removes MediaPipe's own bias on that eye.
 
 Lids (upper_lid, lower_lid), in iris radii. Each landmark of the eye is
 expressed relative to the iris centre in the head's image axes (u along the
@@ -202,6 +204,8 @@ class EyeModel:
         self._centre_offset = {
             side: self.geometry[side].centre - 0.5 * (mean[c.inner] + mean[c.outer])
             for side, c in CONTOURS.items()}
+        self._gaze_cal = {side: correspondence.gaze_calibration[i]
+                          for i, side in enumerate(("left", "right"))}
         self._model_width = {side: float(np.linalg.norm((mean[c.outer] - mean[c.inner])[:2]))
                              for side, c in CONTOURS.items()}
         self.reset()
@@ -264,7 +268,9 @@ class EyeModel:
             d *= np.sqrt(rho2 / d2) * 0.999
             d2 = float(d @ d)
         v_cam = np.array([d[0], d[1], np.sqrt(rho2 - d2)])
-        return _angles(head.rotation.T @ v_cam)
+        raw = np.array([*_angles(head.rotation.T @ v_cam), 1.0])
+        yaw, pitch = self._gaze_cal[side] @ raw
+        return float(yaw), float(pitch)
 
 
 def _angles(v: np.ndarray) -> tuple[float, float]:
