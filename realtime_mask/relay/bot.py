@@ -19,6 +19,8 @@ from aiortc import (MediaStreamTrack, RTCConfiguration, RTCPeerConnection,
                     RTCSessionDescription)
 from aiortc.mediastreams import MediaStreamError
 
+from .lowlatency import emit_video_on_marker
+
 VIDEO_CLOCK = 90_000
 
 
@@ -92,7 +94,7 @@ class RelayBot:
 
     async def call(self, send: list[MediaStreamTrack], receive: list[str],
                    on_track: Callable[[MediaStreamTrack], None] | None = None,
-                   timeout: float = 15.0) -> None:
+                   timeout: float = 15.0, low_latency: bool = True) -> None:
         """Offer: `send` tracks go out sendrecv, then one recvonly transceiver per kind in
         `receive`; received tracks go to `on_track` (default: drained and counted)."""
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
@@ -114,6 +116,9 @@ class RelayBot:
         await self.ws.send_json({"type": "offer", "sdp": self.pc.localDescription.sdp})
         sdp = await asyncio.wait_for(self._answer, timeout)
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
+        if low_latency:   # receive like a browser does: a frame is complete on its marker bit
+            for transceiver in self.pc.getTransceivers():
+                emit_video_on_marker(transceiver.receiver)
 
     def of_type(self, kind: str) -> list[dict]:
         return [m for m in self.messages if m["type"] == kind]

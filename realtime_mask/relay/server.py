@@ -26,6 +26,7 @@ from aiortc import (RTCConfiguration, RTCIceServer, RTCPeerConnection,
                     RTCSessionDescription)
 from aiortc.exceptions import InvalidStateError, OperationError
 
+from .lowlatency import emit_video_on_marker
 from .media import AudioBuffer, LatestSlot, SlotTrack, pump, yuv420p_frame
 from .protocol import (Bye, Join, Offer, ProtocolError, error,
                        parse_client_message)
@@ -382,6 +383,8 @@ class RelayServer:
         except (ValueError, InvalidStateError, KeyError, IndexError) as e:
             raise ProtocolError("bad_sdp", f"the offer SDP could not be used: {e}") from None
         kinds = [t.kind for t in pc.getTransceivers()]
+        for transceiver in pc.getTransceivers():
+            emit_video_on_marker(transceiver.receiver)
         if session.role == "patient" and "video" not in kinds:
             raise ProtocolError("bad_sdp", "the patient offer carries no camera video")
         for kind, tracks in live.outgoing_tracks(session.role).items():
