@@ -163,6 +163,7 @@ async def run_mode(mode: str, clip: list[np.ndarray], seconds: float, fps: float
         "server_rss_mb_start": rss_mb[0],
         "server_rss_mb_end": rss_mb[-1],
         "server_rss_mb_max": max(rss_mb),
+        "server_rss_mb_every_5s": rss_mb,
         "undecodable_frames": undecodable[0],
         "server_log_tail": log_tail.splitlines()[-3:],
     }

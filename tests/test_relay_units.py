@@ -187,3 +187,27 @@ def test_masking_worker_drops_stale_frames_with_the_real_masker(videos_dir, face
     assert r.params.face_present
     assert r.done >= r.started >= r.arrival
     assert len(results) <= len(frames) + 3 - dropped
+
+
+def _rtp(seq: int, ts: int, marker: bool, data: bytes):
+    from aiortc.rtp import RtpPacket
+    p = RtpPacket(payload_type=96, sequence_number=seq, timestamp=ts, marker=marker)
+    p._data = data
+    return p
+
+
+def test_marker_jitter_buffer_completes_a_frame_on_its_last_packet():
+    from realtime_mask.relay.lowlatency import MarkerJitterBuffer
+
+    jb = MarkerJitterBuffer(capacity=16, is_video=True)
+    assert jb.add(_rtp(1, 100, False, b"a"))[1] is None
+    frame = jb.add(_rtp(2, 100, True, b"b"))[1]        # marker: out now, not one frame later
+    assert frame is not None and frame.data == b"ab" and frame.timestamp == 100
+    # A frame whose marker packet was lost still completes when the next one starts.
+    assert jb.add(_rtp(3, 200, False, b"c"))[1] is None
+    frame = jb.add(_rtp(4, 300, False, b"d"))[1]
+    assert frame is not None and frame.data == b"c" and frame.timestamp == 200
+    # A gap holds the frame back until the missing packet arrives.
+    assert jb.add(_rtp(6, 300, True, b"f"))[1] is None
+    frame = jb.add(_rtp(5, 300, False, b"e"))[1]
+    assert frame is not None and frame.data == b"def"
