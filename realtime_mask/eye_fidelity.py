@@ -1,0 +1,94 @@
+"""Identity-free eye fidelity: does the doctor's picture show the patient's eyes?
+
+The masked output is tracked again with the same tracker, and per eye the 2D
+eye-opening measures (iris position within the opening, aperture / eye width;
+see `eye_opening_measures`) are compared with those of the input frame. Blinks
+are detected as dips of the aperture in each stream and matched in time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable
+
+import numpy as np
+
+from .face_model.eyes import eye_opening_measures
+from .pipeline import FrameMasker
+from .tracking import MediaPipeTracker
+
+SIDES = ("left", "right")
+MEASURES = ("h", "v", "aperture")
+# an eye counts as closed below this fraction of its median open aperture: the
+# iris position in a closed eye is meaningless and is not compared
+CLOSED_FRACTION = 0.45
+
+
+@dataclass
+class EyeTrace:
+    """Per-frame measures of one stream; NaN where no face was tracked."""
+    values: dict[str, np.ndarray] = field(default_factory=dict)  # "left.h" -> (n,)
+
+    @classmethod
+    def from_measures(cls, rows: list[dict | None]) -> "EyeTrace":
+        n = len(rows)
+        values = {f"{s}.{m}": np.full(n, np.nan) for s in SIDES for m in MEASURES}
+        for i, row in enumerate(rows):
+            if row is None:
+                continue
+            for s in SIDES:
+                for m in MEASURES:
+                    values[f"{s}.{m}"][i] = row[s][m]
+        return cls(values)
+
+
+def blink_frames(aperture: np.ndarray) -> np.ndarray:
+    open_level = np.nanmedian(aperture)
+    return aperture < CLOSED_FRACTION * open_level
+
+
+def blink_events(aperture: np.ndarray) -> list[tuple[int, int]]:
+    """(start, end) frame spans where the eye is closed."""
+    closed = np.nan_to_num(blink_frames(aperture), nan=0).astype(bool)
+    edges = np.diff(np.concatenate([[0], closed.astype(int), [0]]))
+    return list(zip(np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0]))
+
+
+def compare(inp: EyeTrace, out: EyeTrace, slack: int = 2) -> dict:
+    """Mean absolute errors per eye and measure, and blink recall."""
+    result: dict = {"mae": {}, "blinks": {}}
+    for s in SIDES:
+        ap_in = inp.values[f"{s}.aperture"]
+        both = ~np.isnan(ap_in) & ~np.isnan(out.values[f"{s}.aperture"])
+        open_eye = both & ~blink_frames(ap_in)
+        for m in MEASURES:
+            mask = both if m == "aperture" else open_eye
+            err = np.abs(inp.values[f"{s}.{m}"][mask] - out.values[f"{s}.{m}"][mask])
+            result["mae"][f"{s}.{m}"] = round(float(err.mean()), 4) if err.size else None
+        events = blink_events(ap_in)
+        closed_out = np.nan_to_num(blink_frames(out.values[f"{s}.aperture"]), nan=0).astype(bool)
+        found = sum(closed_out[max(0, a - slack):b + slack].any() for a, b in events)
+        result["blinks"][s] = {"input": len(events), "found_in_output": int(found),
+                               "output_events": len(blink_events(out.values[f"{s}.aperture"]))}
+    result["frames_compared"] = int(np.sum(~np.isnan(inp.values["left.h"]) & ~np.isnan(out.values["left.h"])))
+    total = sum(b["input"] for b in result["blinks"].values())
+    found = sum(b["found_in_output"] for b in result["blinks"].values())
+    result["blink_recall"] = round(found / total, 3) if total else None
+    values = [v for v in result["mae"].values() if v is not None]
+    result["max_mae"] = max(values) if values else None
+    return result
+
+
+def measure_clip(frames: Iterable[tuple[np.ndarray, float]], width: int = 640,
+                 height: int = 480) -> tuple[EyeTrace, EyeTrace, int]:
+    """Mask every frame; measure the input and, by re-tracking, the output."""
+    rows_in, rows_out = [], []
+    with FrameMasker(width, height) as masker, \
+            MediaPipeTracker() as in_tracker, MediaPipeTracker() as out_tracker:
+        for rgb, t in frames:
+            lm_in = in_tracker.track(rgb)
+            result = masker.process(rgb, t)
+            lm_out = out_tracker.track(result.frame) if result.params.face_present else None
+            rows_in.append(eye_opening_measures(lm_in) if lm_in is not None else None)
+            rows_out.append(eye_opening_measures(lm_out) if lm_out is not None else None)
+    return EyeTrace.from_measures(rows_in), EyeTrace.from_measures(rows_out), len(rows_in)
