@@ -42,6 +42,8 @@ PATIENTS: dict[str, dict] = {
                            nystagmus_direction="vertical"),
     "ptosis_left_1mm": dict(sign="ptosis", ptosis_side="left", ptosis_mrd1_mm=1.0),
     "retraction_both_7mm": dict(sign="retraction", retraction_mrd1_mm=7.0),
+    "retraction_lid_lag_gaze": dict(sign="retraction", retraction_mrd1_mm=6.5, lid_lag=True,
+                                    gaze_positions=True),
     "normal_a": dict(sign="normal"),
     "normal_gaze_head": dict(sign="normal", gaze_positions=True, head_turns=True, head_turn_deg=10.0),
 }
