@@ -80,6 +80,7 @@ async function sampleDelay(pc) {
 
 async function openCamera() {
   try {
+    if (!navigator.mediaDevices) throw new Error('page is not secure (https needed for the camera)');
     return await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: true });
   } catch (e) {
     ui.message.textContent = `your camera/microphone is unavailable (${e.message}); you will see and hear the patient only`;

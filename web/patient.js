@@ -22,6 +22,10 @@ function showState(state, info) {
 }
 
 async function openCamera() {
+  if (!navigator.mediaDevices) {
+    // Browsers expose cameras only to secure pages (https, or http://localhost).
+    throw new Error('this page is not secure; open the https link (relay started with --cert/--key)');
+  }
   const constraints = { video: { width: 640, height: 480, frameRate: 30 }, audio: true };
   try {
     return await navigator.mediaDevices.getUserMedia(constraints);
