@@ -16,6 +16,16 @@ void main() {
     int plane = cw * (h / 2);
     int b0 = (int(gl_FragCoord.y) - h) * w + int(gl_FragCoord.x) * 4;  // byte after the Y plane
     vec4 v;
+#ifdef ALIGNED
+    // W % 8 == 0 and the U plane a multiple of 4 bytes: the four bytes are
+    // four neighbouring chroma samples of one row of one plane.
+    bool is_v = b0 >= plane;
+    int i = is_v ? b0 - plane : b0;
+    ivec2 q = ivec2(i % cw, i / cw) * 2;
+    mat4x3 c = mat4x3(texelFetch(u_rgb, q, 0).rgb, texelFetch(u_rgb, q + ivec2(2, 0), 0).rgb,
+                      texelFetch(u_rgb, q + ivec2(4, 0), 0).rgb, texelFetch(u_rgb, q + ivec2(6, 0), 0).rgb);
+    v = (is_v ? KV : KU) * c;
+#else
     for (int k = 0; k < 4; k++) {
         int b = b0 + k;
         bool is_v = b >= plane;
@@ -23,5 +33,6 @@ void main() {
         vec3 c = texelFetch(u_rgb, ivec2(i % cw, i / cw) * 2, 0).rgb;
         v[k] = dot(c, is_v ? KV : KU);
     }
+#endif
     f_bytes = (128.0 / 255.0) + v;
 }

@@ -23,7 +23,9 @@ SURFACE_PARTS = ("face", "head_neck", "eye_socket_left", "eye_socket_right")
 # llvmpipe every triangle costs. There vertices are merged onto one vertex per
 # grid cell: a global vertex remap, so no cracks, and every kept vertex is an
 # ICT vertex, so the blendshapes still apply.
-DETAIL_RADIUS = 2.5                 # cm around the Multi-PIE landmarks 17..67: full detail
+DETAIL_RADIUS = 0.7                 # cm around the brow, nose, eye and lip landmarks: full detail
+FACE_RADIUS = 2.5                   # cm around landmarks 17..67 (brows, nose, eyes, mouth)
+FACE_CELL = 0.3                     # cm grid there
 PERIPHERY_CELL = 0.5                # cm grid for the rest
 MOUTH_PARTS = ("mouth_socket",)
 EYE_CAP_DEG = 105.0                 # eyeball shell drawn up to this angle from the axis
@@ -80,17 +82,17 @@ class AvatarMesh:
                 out[rows] += np.float32(weights[k]) * self.blend_deltas[k]
 
 
-def simplify_periphery(tri: np.ndarray, pos: np.ndarray, keep: np.ndarray,
-                       cell: float) -> np.ndarray:
-    """Merge the vertices not in `keep` (bool per vertex) onto the first vertex
-    of their grid cell; drop the triangles that collapse."""
+def simplify_by_cells(tri: np.ndarray, pos: np.ndarray, cell: np.ndarray) -> np.ndarray:
+    """Merge vertices onto one vertex per grid cell (cell size per vertex; 0 =
+    keep the vertex as is); drop the triangles that collapse. Each cell keeps
+    its vertex nearest to the cell's centroid."""
     ids = np.unique(tri)
-    loose = ids[~keep[ids]]
+    loose = ids[cell[ids] > 0]
     rep = np.arange(len(pos))
-    key = np.floor(pos[loose] / cell).astype(np.int64)
+    size = cell[loose][:, None]
+    key = np.c_[np.floor(pos[loose] / size).astype(np.int64), np.round(size * 1000).astype(np.int64)]
     _, inv = np.unique(key, axis=0, return_inverse=True)
     inv = inv.ravel()
-    # each cell keeps its vertex nearest to the cell's centroid
     n_cells = inv.max() + 1
     centroid = np.zeros((n_cells, 3))
     np.add.at(centroid, inv, pos[loose])
@@ -106,26 +108,43 @@ def simplify_periphery(tri: np.ndarray, pos: np.ndarray, keep: np.ndarray,
     return t[ok]
 
 
-def detail_vertices(model: FaceModel, pos: np.ndarray, extra: np.ndarray) -> np.ndarray:
-    """Bool per vertex: near the eyes, brows, nose or mouth, or listed in extra."""
-    anchors = pos[list(MULTIPIE68)][17:68].astype(np.float64)
-    keep = np.zeros(len(pos), bool)
+def cell_sizes(pos: np.ndarray, extra: np.ndarray) -> np.ndarray:
+    """Grid cell per vertex: 0 (full detail) at the eyes and lips, a fine grid
+    over the rest of the inner face, a coarse one for scalp, ears and neck."""
+    anchors = pos[list(MULTIPIE68)].astype(np.float64)
+    cell = np.full(len(pos), PERIPHERY_CELL)
     a, b = PARTS["face"]
-    d2 = ((pos[a:b, None, :] - anchors[None]) ** 2).sum(2).min(1)
-    keep[a:b] = d2 < DETAIL_RADIUS ** 2
+
+    def near(points: np.ndarray, radius: float) -> np.ndarray:
+        return ((pos[a:b, None, :] - points[None]) ** 2).sum(2).min(1) < radius ** 2
+
+    cell[a:b][near(anchors[17:68], FACE_RADIUS)] = FACE_CELL
+    cell[a:b][near(anchors[17:68], DETAIL_RADIUS)] = 0.0
     for part in ("eye_socket_left", "eye_socket_right", "mouth_socket"):
-        keep[slice(*PARTS[part])] = True
-    keep[extra] = True
-    return keep
+        cell[slice(*PARTS[part])] = 0.0
+    cell[extra] = 0.0
+    return cell
+
+
+def visible_socket_triangles(model: FaceModel, pos: np.ndarray, side: str,
+                             eyeball: Eyeball) -> np.ndarray:
+    """The eye socket is a cup around the eyeball; its back half is always
+    hidden behind the eyeball (whatever the gaze) and the lids."""
+    tri = model.tri_v[model.triangles_of("eye_socket_" + PART_SIDE[side])]
+    depth = (pos[tri].mean(1) - eyeball.centre) @ eyeball.axis
+    return tri[depth > 0.0]
 
 
 def build_avatar_mesh(model: FaceModel, pos: np.ndarray, appearance: Appearance,
-                      lid_rims: list[tuple[np.ndarray, np.ndarray]]) -> AvatarMesh:
+                      lid_rims: list[tuple[np.ndarray, np.ndarray]],
+                      eyeballs: dict[str, Eyeball]) -> AvatarMesh:
     """pos: (N,3) neutral of the avatar identity (the ICT mean for the live mask);
     lid_rims: per eye (upper, lower) lid-edge vertex ids, drawn darker."""
-    full = np.concatenate([model.tri_v[model.triangles_of(p)] for p in SURFACE_PARTS])
-    keep = detail_vertices(model, pos, np.concatenate([v for rim in lid_rims for v in rim]))
-    surf = simplify_periphery(full, pos, keep, PERIPHERY_CELL)
+    full = np.concatenate(
+        [model.tri_v[model.triangles_of(p)] for p in SURFACE_PARTS if "socket" not in p]
+        + [visible_socket_triangles(model, pos, s, eyeballs[s]) for s in SIDES])
+    cells = cell_sizes(pos, np.concatenate([v for rim in lid_rims for v in rim]))
+    surf = simplify_by_cells(full, pos, cells)
     mouth = np.concatenate([model.tri_v[model.triangles_of(p)] for p in MOUTH_PARTS])
     ids = np.unique(np.concatenate([surf.ravel(), mouth.ravel()]))
     remap = np.full(len(pos), -1, np.int64)

@@ -11,6 +11,7 @@ AvatarRenderer per thread.
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from ..face_model.assets import FaceModel
@@ -93,7 +94,8 @@ class AvatarRenderer:
             model.expression_deltas, model.expression_names)
         self.mesh = build_avatar_mesh(model, pos, self.appearance,
                                       [(self.lids[s].upper_rim, self.lids[s].lower_rim)
-                                       for s in SIDES])
+                                       for s in SIDES],
+                                      {s: self.lids[s].eyeball for s in SIDES})
         eyes = build_eye_mesh(model, pos, {s: self.lids[s].eyeball for s in SIDES})
         self._eye_ranges = eyes.ranges
 
@@ -107,17 +109,22 @@ class AvatarRenderer:
         self._weights = np.zeros(self._n_expr, np.float64)
         self._last_weights = np.full(self._n_expr, np.nan)
         self._blended = np.empty_like(self.mesh.base)
+        self._rgba = np.empty((height, width, 4), np.uint8)
 
         self.ctx = moderngl.create_standalone_context(backend="egl")
         ctx = self.ctx
-        self._prog_face = ctx.program(vertex_shader=load_shader("avatar.vert"),
+        # the neutral avatar compiles without the procedural-detail code
+        variant = ("DETAIL",) if self.appearance.detail > 0 else ()
+        self._prog_face = ctx.program(vertex_shader=load_shader("avatar.vert", variant),
                                       fragment_shader=load_shader("avatar.frag"))
         self._prog_eye = ctx.program(vertex_shader=load_shader("eye.vert"),
-                                     fragment_shader=load_shader("eye.frag"))
+                                     fragment_shader=load_shader("eye.frag", variant))
         self._prog_y = ctx.program(vertex_shader=load_shader("fullscreen.vert"),
                                    fragment_shader=load_shader("rgb_to_y.frag"))
+        aligned = width % 8 == 0 and (width // 2 * height // 2) % 4 == 0
         self._prog_uv = ctx.program(vertex_shader=load_shader("fullscreen.vert"),
-                                    fragment_shader=load_shader("rgb_to_uv.frag"))
+                                    fragment_shader=load_shader(
+                                        "rgb_to_uv.frag", ("ALIGNED",) if aligned else ()))
 
         self._vbo_face = ctx.buffer(self.mesh.base.tobytes(), dynamic=True)
         self._vbo_color = ctx.buffer(self.mesh.colors.tobytes())
@@ -145,8 +152,9 @@ class AvatarRenderer:
         view = _translate(-(LOOK_AT + np.array([0.0, 0.0, CAMERA_DISTANCE])))
         self._prog_face["u_view_proj"].write(_gl(_perspective(FOV_Y_DEG, w / h, NEAR, FAR) @ view))
         self._prog_eye["u_view_proj"].write(_gl(_perspective(FOV_Y_DEG, w / h, NEAR, FAR) @ view))
-        self._prog_face["u_detail"].value = float(self.appearance.detail)
-        self._prog_eye["u_detail"].value = float(self.appearance.detail)
+        if variant:
+            self._prog_face["u_detail"].value = float(self.appearance.detail)
+            self._prog_eye["u_detail"].value = float(self.appearance.detail)
         self._prog_eye["u_iris_color"].value = tuple(self.appearance.iris_rgb)
         self._prog_eye["u_sclera_color"].value = tuple(self.appearance.sclera_rgb)
         self._prog_uv["u_size"].value = (w, h)
@@ -159,7 +167,6 @@ class AvatarRenderer:
         ctx.cull_face = "back"
 
         self._placeholder = placeholder_rgb(w, h, self.appearance)
-        import cv2
         self._placeholder_yuv = cv2.cvtColor(self._placeholder, cv2.COLOR_RGB2YUV_I420)
         self._placeholder.setflags(write=False)
         self._placeholder_yuv.setflags(write=False)
@@ -216,9 +223,10 @@ class AvatarRenderer:
         if not params.face_present:
             return self._placeholder.copy()
         self._pose(params)
-        out = np.empty((self.height, self.width, 3), np.uint8)
-        self._fbo.read_into(out, components=3, alignment=1)
-        return out
+        # reading RGBA is a plain copy in llvmpipe (RGB makes it convert per
+        # pixel, ~0.5 ms); dropping alpha on the CPU is cheaper
+        self._fbo.read_into(self._rgba, components=4, alignment=1)
+        return cv2.cvtColor(self._rgba, cv2.COLOR_RGBA2RGB)
 
     def render_yuv420(self, params: MaskParams) -> np.ndarray:
         """(H*3//2, W) uint8 I420, converted on the GPU and read back once."""

@@ -19,10 +19,15 @@ def shader_dir() -> Path:
     return d
 
 
-def load_shader(name: str) -> str:
-    """A shader's source with the shared lighting code inserted where asked."""
+def load_shader(name: str, defines: tuple[str, ...] = ()) -> str:
+    """A shader's source with the shared lighting code inserted where asked and
+    `#define NAME` lines after the #version line (compile-time variants: code
+    a variant does not use costs nothing per vertex or pixel)."""
     d = shader_dir()
     src = (d / name).read_text(encoding="utf-8")
     if INCLUDE in src:
         src = src.replace(INCLUDE, (d / "lighting.glsl").read_text(encoding="utf-8"))
+    if defines:
+        version, rest = src.split("\n", 1)
+        src = "\n".join([version, *(f"#define {n}" for n in defines), rest])
     return src
