@@ -187,6 +187,7 @@ async def test_doctor_sees_only_the_avatar_and_talks_with_the_patient(
             stats = await doctor.evaluate("window.relayPage.lastStats")
             assert stats["frames_out"] > 30 and stats["processing_ms_p50"] > 0
             assert (await doctor.inner_text("#n-dropped")).isdigit()
+            await wait_for(doctor, "window.relayPage.delayEstimateMs > 0")
             # Reconnect without a reload: drop the doctor's socket under it.
             before = await doctor.evaluate("window.relayPage.frames.frames")
             await doctor.evaluate("window.relayPage.client.ws.close()")

@@ -58,6 +58,17 @@ async def test_expired_token_is_refused(server):
     assert err.code == "expired" and "expired" in err.message
 
 
+async def test_a_consultation_ends_for_connected_peers_when_it_expires(server):
+    room = server.new_room(ttl_s=2)
+    doctor = RelayBot(server.url, room.id, room.doctor_token)
+    await doctor.join()
+    try:
+        await asyncio.wait_for(doctor.closed.wait(), 10)
+        assert [e["code"] for e in doctor.errors] == ["expired"]
+    finally:
+        await doctor.close()
+
+
 async def test_second_doctor_is_refused_until_the_first_leaves(server):
     room = server.new_room()
     first = RelayBot(server.url, room.id, room.doctor_token)

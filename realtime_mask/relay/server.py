@@ -69,6 +69,7 @@ class PeerSession:
         self.role = role
         self.pc: RTCPeerConnection | None = None
         self.tasks: list[asyncio.Task] = []
+        self.pumped_kinds: set[str] = set()
         self.outbox: asyncio.Queue = asyncio.Queue(maxsize=OUTBOX_MESSAGES)
         self.dropped_messages = 0
         self.closed = asyncio.Event()
@@ -203,11 +204,10 @@ class LiveConsultation:
             ("doctor", "audio"): self.doctor_audio.put,
         }
         sink = sinks[(session.role, track.kind)]
-        if any(getattr(t, "_sink_kind", None) == track.kind for t in session.tasks):
-            sink = _discard                      # extra tracks are drained, not used
-        task = asyncio.create_task(pump(track, sink))
-        task._sink_kind = track.kind             # type: ignore[attr-defined]
-        session.tasks.append(task)
+        if track.kind in session.pumped_kinds:
+            sink = _discard                      # extra tracks are drained, never used
+        session.pumped_kinds.add(track.kind)
+        session.tasks.append(asyncio.create_task(pump(track, sink)))
 
     def outgoing_tracks(self, role: str) -> dict[str, list[SlotTrack]]:
         if role == "patient":
