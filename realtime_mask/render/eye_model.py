@@ -28,6 +28,7 @@ PART_SIDE = {"L": "left", "R": "right"}
 # range ("iris") lies fully behind it and is never visible.
 LID_RINGS = 7                                          # rings around the eye hole searched for the margin
 MARGIN_SAMPLES = 17                                    # columns along the lid margin
+UPPER_LASH_RINGS = 2                                   # lash line: rings past the upper margin
 UPPER_SHAPES = ("eyeBlink", "eyeWide")                 # lower / raise the upper lid
 LOWER_SHAPES = ("eyeSquint",)                          # raise the lower lid
 # Negative eyeSquint (down to this) lowers the lower lid, e.g. when the eye looks
@@ -246,7 +247,7 @@ def find_lid_margins(face_tri: np.ndarray, pos: np.ndarray, hole: np.ndarray
         iu, il = np.argmin(cp[u, 1]), np.argmax(cp[l_, 1])
         up.append(cand[u][iu])
         lo.append(cand[l_][il])
-        rim_up.append(cand[u][rings[u] <= rings[u][iu]])
+        rim_up.append(cand[u][rings[u] <= rings[u][iu] + UPPER_LASH_RINGS])
         rim_lo.append(cand[l_][rings[l_] <= rings[l_][il]])
     return (LidMargin(xs, np.array(up)), LidMargin(xs, np.array(lo)),
             np.unique(np.concatenate(rim_up)), np.unique(np.concatenate(rim_lo)))
