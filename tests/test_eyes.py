@@ -1,0 +1,187 @@
+"""Eye model: 2D opening measures, per-eye independence, blink hold, no smoothing,
+blinks in a real clip, gaze read back from the rendered avatar."""
+
+from __future__ import annotations
+
+import av
+import numpy as np
+import pytest
+
+from realtime_mask.face_model.eyes import CONTOURS, eye_opening_measures
+from realtime_mask.face_model.fitter import FaceFitter
+from realtime_mask.params import EyeParams, HeadPose, MaskParams
+from realtime_mask.tracking import Landmarks, MediaPipeTracker
+
+
+# ------------------------------------------------------------ 2D measures
+
+def synthetic_eyes() -> Landmarks:
+    """Two level eyes 40 px wide with flat lids 10 px apart (y 95 / 105)."""
+    p = np.zeros((478, 3), np.float32)
+    layout = {"right": (100.0, 60.0, (75.0, 98.0)),     # inner x, outer x, iris (image left)
+              "left": (140.0, 180.0, (150.0, 102.0))}
+    for side, (inner, outer, iris) in layout.items():
+        c = CONTOURS[side]
+        p[c.inner, :2] = (inner, 100)
+        p[c.outer, :2] = (outer, 100)
+        xs = np.linspace(inner, outer, len(c.upper) + 2)[1:-1]
+        p[list(c.upper), 0], p[list(c.upper), 1] = xs, 95
+        p[list(c.lower), 0], p[list(c.lower), 1] = xs, 105
+        p[c.iris[0], :2] = iris
+        for k, d in zip(c.iris[1:], ((4, 0), (0, -4), (-4, 0), (0, 4))):
+            p[k, :2] = np.add(iris, d)
+    return Landmarks(p, 320, 200)
+
+
+def test_eye_opening_measures_on_known_geometry():
+    m = eye_opening_measures(synthetic_eyes())
+    assert m["right"] == pytest.approx({"h": 0.625, "v": 0.3, "aperture": 0.25})
+    assert m["left"] == pytest.approx({"h": 0.25, "v": 0.7, "aperture": 0.25})
+
+
+def test_eye_opening_measures_ignore_roll_and_mirroring():
+    lm = synthetic_eyes()
+    ref = eye_opening_measures(lm)
+    a = np.radians(25)
+    rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+    p = lm.points.copy()
+    p[:, :2] = (p[:, :2] - (160, 100)) @ rot.T + (160, 100)
+    rolled = eye_opening_measures(Landmarks(p, 320, 200))
+    mirrored = eye_opening_measures(lm.mirrored())
+    for side in ("left", "right"):
+        assert rolled[side] == pytest.approx(ref[side], abs=1e-6)
+        assert mirrored[side] == pytest.approx(ref[side], abs=1e-6)
+
+
+# ------------------------------------------------------------ on a real face
+
+@pytest.fixture(scope="module")
+def real_frame(videos_dir) -> Landmarks:
+    with av.open(str(videos_dir / "pyfeat_single_face.mp4")) as c:
+        rgb = next(c.decode(video=0)).to_ndarray(format="rgb24")
+    with MediaPipeTracker(static_image_mode=True) as t:
+        return t.track(rgb)
+
+
+def jitter(lm: Landmarks, rng, px=0.15) -> Landmarks:
+    p = lm.points.copy()
+    p[:, :2] += rng.normal(0, px, (478, 2)).astype(np.float32)
+    return Landmarks(p, lm.width, lm.height)
+
+
+def close_eye(lm: Landmarks, side: str) -> Landmarks:
+    """The upper lid margin moved onto the lower one."""
+    c = CONTOURS[side]
+    p = lm.points.copy()
+    p[list(c.upper)] = p[list(c.lower)]
+    return Landmarks(p, lm.width, lm.height)
+
+
+def shift_iris(lm: Landmarks, side: str, dx: float) -> Landmarks:
+    p = lm.points.copy()
+    p[list(CONTOURS[side].iris), 0] += dx
+    return Landmarks(p, lm.width, lm.height)
+
+
+def test_each_eye_on_its_own_and_gaze_held_during_blink(face_model, real_frame):
+    rng = np.random.default_rng(1)
+    fitter = FaceFitter(face_model)
+    for i in range(40):
+        out = fitter.fit(jitter(real_frame, rng), i / 30)
+    assert out.left_eye.blink < 0.1 and out.right_eye.blink < 0.1
+    before = out
+    # The left eye closes and its (now unreliable) iris landmark jumps.
+    out = fitter.fit(shift_iris(close_eye(real_frame, "left"), "left", 6), 40 / 30)
+    assert out.left_eye.blink > 0.9
+    assert out.left_eye.upper_lid + out.left_eye.lower_lid < 0.3
+    # the closed eye holds its last reliable gaze ...
+    assert (out.left_eye.yaw_deg, out.left_eye.pitch_deg) == \
+        (before.left_eye.yaw_deg, before.left_eye.pitch_deg)
+    # ... and the open eye is untouched by it
+    assert out.right_eye.blink < 0.1
+    assert abs(out.right_eye.upper_lid - before.right_eye.upper_lid) < 0.05
+    assert abs(out.right_eye.lower_lid - before.right_eye.lower_lid) < 0.05
+    assert abs(out.right_eye.yaw_deg - before.right_eye.yaw_deg) < 1.0
+    # Still closed on the left; the open right eye follows its iris.
+    out = fitter.fit(shift_iris(close_eye(real_frame, "left"), "right", 6), 41 / 30)
+    assert out.left_eye.yaw_deg == before.left_eye.yaw_deg
+    assert out.right_eye.yaw_deg > before.right_eye.yaw_deg + 5
+
+
+def test_no_smoothing_keeps_a_4_hz_oscillation(face_model, real_frame):
+    """Square-wave iris motion of one eye at 3.75 Hz (4 frames each way at 30 fps):
+    every half cycle must come through at full amplitude, the other eye still."""
+    rng = np.random.default_rng(2)
+    fitter = FaceFitter(face_model)
+    for i in range(30):
+        fitter.fit(jitter(real_frame, rng, 0.05), i / 30)
+    left, right = [], []
+    for i in range(32):
+        dx = 3.0 if (i // 4) % 2 == 0 else -3.0
+        out = fitter.fit(shift_iris(jitter(real_frame, rng, 0.05), "left", dx), (30 + i) / 30)
+        left.append(out.left_eye.yaw_deg)
+        right.append(out.right_eye.yaw_deg)
+    halves = np.array(left).reshape(8, 4).mean(axis=1)
+    swings = np.abs(np.diff(halves))
+    assert swings.min() > 3.0 and swings.min() > 0.85 * swings.max()
+    assert np.all(np.sign(np.diff(halves)) == np.tile([-1, 1], 4)[:7])
+    assert np.ptp(right) < 0.3 * swings.min()
+
+
+# ------------------------------------------------------------ real clip
+
+def test_blinks_in_real_clip(face_model, videos_dir):
+    """liveportrait_d6: 33 s with about 12 blinks (some one-sided); the first 22 s
+    (660 frames, to keep the test short) hold about 9."""
+    fitter = FaceFitter(face_model)
+    blinks, gaze, held = [], [], 0
+    with av.open(str(videos_dir / "liveportrait_d6.mp4")) as c, MediaPipeTracker() as t:
+        for i, frame in enumerate(c.decode(video=0)):
+            if i == 660:
+                break
+            out = fitter.fit(t.track(frame.to_ndarray(format="rgb24")), float(frame.time))
+            assert out.face_present
+            e = (out.left_eye, out.right_eye)
+            blinks.append([x.blink for x in e])
+            g = [(x.yaw_deg, x.pitch_deg) for x in e]
+            held += sum(x.blink > 0.5 and g[k] == gaze[-1][k] for k, x in enumerate(e)) \
+                if gaze else 0
+            gaze.append(g)
+    b = np.array(blinks)
+    assert len(b) == 660
+    closed = b.max(axis=1) >= 0.8
+    # blink events: runs of closed frames, runs less than 4 frames apart merged
+    starts = np.nonzero(np.diff(np.r_[0, closed.astype(int)]) == 1)[0]
+    events = 1 + int(np.sum(np.diff(starts) >= 4)) if len(starts) else 0
+    assert 6 <= events <= 12, f"{events} blinks"
+    assert closed.mean() < 0.05                       # open most of the time
+    assert (b < 0.2).all(axis=1).mean() > 0.85
+    assert held >= closed.sum()                      # gaze held while closed
+
+
+# ------------------------------------------------------------ avatar read-back
+
+def test_gaze_read_back_from_rendered_avatar(face_model):
+    """The renderer draws the avatar's eyes from EyeParams; reading them back
+    must give the same direction (within MediaPipe's accuracy on the avatar)."""
+    from realtime_mask.render.renderer import AvatarRenderer
+
+    renderer = AvatarRenderer(face_model)
+    fitter = FaceFitter(face_model)
+    results = {}
+    try:
+        with MediaPipeTracker(static_image_mode=True) as t:
+            for yaw in (-20, 0, 20):
+                e = EyeParams(yaw_deg=yaw)
+                params = MaskParams(timestamp=0, face_present=True, confidence=1,
+                                    head=HeadPose(), left_eye=e, right_eye=e)
+                fitter.reset()
+                results[yaw] = fitter.fit(t.track(renderer.render(params)), 0)
+    finally:
+        renderer.close()
+    for side in ("left_eye", "right_eye"):
+        y = {k: getattr(v, side).yaw_deg for k, v in results.items()}
+        assert y[20] > y[0] + 10 and y[-20] < y[0] - 10
+        assert abs(y[20] - 20) < 8 and abs(y[-20] + 20) < 8
+        assert 0.4 < getattr(results[0], side).upper_lid < 1.2
+        assert 0.5 < getattr(results[0], side).lower_lid < 1.4
