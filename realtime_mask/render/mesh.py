@@ -26,12 +26,17 @@ SURFACE_PARTS = ("face", "head_neck", "eye_socket_left", "eye_socket_right")
 DETAIL_RADIUS = 0.7                 # cm around the brow, nose, eye and lip landmarks: full detail
 FACE_RADIUS = 2.5                   # cm around landmarks 17..67 (brows, nose, eyes, mouth)
 FACE_CELL = 0.3                     # cm grid there
-PERIPHERY_CELL = 0.5                # cm grid for the rest
+EAR_CELL = 0.35                     # cm grid on the ears (folds show at head yaw)
+EAR_X = 6.0                         # cm: |x| beyond this on the face part is ear
+PERIPHERY_CELL = 0.5                # cm grid for the rest (scalp, neck)
 MOUTH_PARTS = ("mouth_socket",)
 EYE_CAP_DEG = 105.0                 # eyeball shell drawn up to this angle from the axis
 SOCKET_RGB = (0.55, 0.30, 0.30)      # conjunctiva, seen in the eye corners
 MOUTH_RGB = (0.25, 0.08, 0.08)
 UPPER_RIM_RGB = (0.16, 0.11, 0.09)   # upper lash line
+BROW_HALF_WIDTH = (0.42, 0.18)       # cm, inner and outer end of a brow
+BROW_EDGE = 0.15                     # cm, soft edge width
+LIP_EDGE = 0.15
 LOWER_RIM_SHADE = 0.7                # lower lid edge: darker skin
 
 
@@ -53,13 +58,21 @@ def _inside_polygon(pts: np.ndarray, poly: np.ndarray) -> np.ndarray:
     return crosses.sum(1) % 2 == 1
 
 
-def _near_polyline(pts: np.ndarray, line: np.ndarray, dist: float) -> np.ndarray:
+def _polyline_distance(pts: np.ndarray, line: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distance of 2D points to a polyline, and where along it (0..1) the
+    nearest point lies."""
     best = np.full(len(pts), np.inf)
-    for a, b in zip(line[:-1], line[1:]):
+    where = np.zeros(len(pts))
+    seg_len = np.linalg.norm(np.diff(line, axis=0), axis=1)
+    start = np.r_[0.0, np.cumsum(seg_len)] / seg_len.sum()
+    for i, (a, b) in enumerate(zip(line[:-1], line[1:])):
         ab = b - a
         t = np.clip(((pts - a) @ ab) / (ab @ ab), 0.0, 1.0)
-        best = np.minimum(best, np.linalg.norm(pts - (a + t[:, None] * ab), axis=1))
-    return best < dist
+        d = np.linalg.norm(pts - (a + t[:, None] * ab), axis=1)
+        closer = d < best
+        best[closer] = d[closer]
+        where[closer] = start[i] + t[closer] * (start[i + 1] - start[i])
+    return best, where
 
 
 @dataclass
@@ -118,6 +131,7 @@ def cell_sizes(pos: np.ndarray, extra: np.ndarray) -> np.ndarray:
     def near(points: np.ndarray, radius: float) -> np.ndarray:
         return ((pos[a:b, None, :] - points[None]) ** 2).sum(2).min(1) < radius ** 2
 
+    cell[a:b][np.abs(pos[a:b, 0]) > EAR_X] = EAR_CELL
     cell[a:b][near(anchors[17:68], FACE_RADIUS)] = FACE_CELL
     cell[a:b][near(anchors[17:68], DETAIL_RADIUS)] = 0.0
     for part in ("eye_socket_left", "eye_socket_right", "mouth_socket"):
@@ -196,18 +210,31 @@ def _vertex_colors(model: FaceModel, pos: np.ndarray, ids: np.ndarray,
     p = pos[ids]
     in_face = ids < PARTS["face"][1]
     anchors = pos[list(MULTIPIE68)]
-    for brow in (anchors[17:22], anchors[22:27]):
-        # brows sit a little above the landmark line
-        line = brow[:, :2] + np.array([0.0, 0.25])
-        near = _near_polyline(p[:, :2], line, 0.42) & in_face & (p[:, 2] > brow[:, 2].min() - 1.0)
-        col[near] = appearance.brow_rgb
-    lips = _inside_polygon(p[:, :2], anchors[48:60, :2]) & in_face & (p[:, 2] > anchors[48:60, 2].min() - 0.8)
-    col[lips] = appearance.lip_rgb
+    skin = np.array(appearance.skin_rgb, np.float32)
+    for brow in (anchors[21:16:-1], anchors[22:27]):          # inner -> outer
+        # a brow sits a little above its landmark line, thick at the inner end
+        # and tapering outwards, with a soft edge
+        line = brow[:, :2] + np.array([0.0, 0.2])
+        dist, along = _polyline_distance(p[:, :2], line)
+        half = BROW_HALF_WIDTH[0] + (BROW_HALF_WIDTH[1] - BROW_HALF_WIDTH[0]) * along
+        w = np.clip((half - dist) / BROW_EDGE + 0.5, 0.0, 1.0)
+        w[~in_face | (p[:, 2] < brow[:, 2].min() - 1.0)] = 0.0
+        w = w[:, None].astype(np.float32)
+        col = col * (1 - w) + np.array(appearance.brow_rgb, np.float32) * w
+    # lips: the outer lip contour with a soft edge (signed distance to it)
+    outline = anchors[48:60, :2]
+    dist, _ = _polyline_distance(p[:, :2], np.vstack([outline, outline[:1]]))
+    signed = np.where(_inside_polygon(p[:, :2], outline), dist, -dist)
+    w = np.clip(signed / LIP_EDGE + 0.5, 0.0, 1.0)
+    w[~in_face | (p[:, 2] < anchors[48:60, 2].min() - 0.8)] = 0.0
+    w = w[:, None].astype(np.float32)
+    col = col * (1 - w) + np.array(appearance.lip_rgb, np.float32) * w
     for side in SIDES:
         a, b = PARTS["eye_socket_" + PART_SIDE[side]]
         col[(ids >= a) & (ids < b)] = SOCKET_RGB
     a, b = PARTS["mouth_socket"]
     col[(ids >= a) & (ids < b)] = MOUTH_RGB
+    col = col.astype(np.float32)
     remap = {v: i for i, v in enumerate(ids.tolist())}
     for upper, lower in lid_rims:
         col[[remap[v] for v in upper.tolist() if v in remap]] = UPPER_RIM_RGB
