@@ -308,3 +308,20 @@ def test_lid_lag_is_mrd1_rising_in_downgaze():
     assert normal.lids.left.downgaze_mrd1_change_mm == pytest.approx(0.0, abs=1e-6)
     assert normal.signs() == set()
     assert math.isnan(summarize(stream(100)).lids.right.downgaze_mrd1_change_mm)
+
+
+def test_deviation_by_gaze_position_shows_an_incomitant_deviation():
+    # A right lateral rectus weakness: esotropia that grows when looking to the
+    # patient's right (-yaw) and vanishes looking left. The left eye fixes.
+    from realtime_mask.clinical import deviation_by_position
+    n = 270
+    t = np.arange(n) / FPS
+    target = np.array([-15.0, 0.0, 15.0])[((t // 3.0) % 3).astype(int)]
+    extra = np.interp(target, [-15, 0, 15], [20.0, 8.0, 0.5])
+    frames = stream(n, right=(target + extra, np.zeros(n)), left=(target, np.zeros(n)))
+    found = {p.position: p for p in deviation_by_position(ParamsTrack.from_params(frames))}
+    assert set(found) == {"right", "primary", "left"}
+    assert found["right"].horizontal_deg == pytest.approx(20.0)
+    assert found["primary"].horizontal_deg == pytest.approx(8.0)
+    assert found["left"].horizontal_deg == pytest.approx(0.5)
+    assert found["primary"].frames == 90

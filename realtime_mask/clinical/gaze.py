@@ -94,3 +94,46 @@ def measure_deviation(track: ParamsTrack) -> Deviation:
     eye_conf = abs(off["right"] - off["left"]) / total if total > 0 else 0.0
     return Deviation(hd, vd, float(prism_dioptres(hd)), float(prism_dioptres(vd)),
                      round(confidence, 3), n, eye, round(eye_conf, 3))
+
+
+# The nine diagnostic positions as (name, yaw sign, pitch sign); yaw + is the
+# patient's left. A frame belongs to the position its mean (version) gaze is in.
+POSITIONS = [(f"{v}{'-' if v and h else ''}{h}" or "primary", hs, vs)
+             for v, vs in (("up", 1), ("", 0), ("down", -1))
+             for h, hs in (("right", -1), ("", 0), ("left", 1))]
+POSITION_YAW_DEG = 7.5
+POSITION_PITCH_DEG = 5.0
+MIN_POSITION_FRAMES = 5
+
+
+@dataclass
+class PositionDeviation:
+    position: str          # "primary", "left", "up-right", ... (the patient's sides)
+    horizontal_deg: float  # + eso
+    vertical_deg: float    # + right eye higher
+    frames: int
+
+
+def deviation_by_position(track: ParamsTrack) -> list[PositionDeviation]:
+    """Deviation in each diagnostic gaze position that the clip visits (comitance).
+
+    The position is where the fixing eye looks: the eye that is not the likely
+    deviating one, or the mean of both when that cannot be told."""
+    g = gaze_traces(track)
+    h, v = g.right_yaw - g.left_yaw, g.right_pitch - g.left_pitch
+    overall = measure_deviation(track)
+    if overall.deviating_eye and overall.deviating_eye_confidence >= 0.3:
+        fixing = "left" if overall.deviating_eye == "right" else "right"
+        yaw, pitch = getattr(g, f"{fixing}_yaw"), getattr(g, f"{fixing}_pitch")
+    else:
+        yaw, pitch = (g.right_yaw + g.left_yaw) / 2, (g.right_pitch + g.left_pitch) / 2
+    ok = np.isfinite(h) & np.isfinite(v)
+    ys = np.where(yaw > POSITION_YAW_DEG, 1, np.where(yaw < -POSITION_YAW_DEG, -1, 0))
+    ps = np.where(pitch > POSITION_PITCH_DEG, 1, np.where(pitch < -POSITION_PITCH_DEG, -1, 0))
+    out = []
+    for name, hs, vs in POSITIONS:
+        sel = ok & (ys == hs) & (ps == vs)
+        if sel.sum() >= MIN_POSITION_FRAMES:
+            out.append(PositionDeviation(name, float(np.median(h[sel])),
+                                         float(np.median(v[sel])), int(sel.sum())))
+    return out

@@ -11,7 +11,7 @@ from html import escape
 
 import numpy as np
 
-from .gaze import deviation_series, gaze_traces
+from .gaze import POSITIONS, deviation_by_position, deviation_series, gaze_traces
 from .summary import ClinicalSummary, summarize
 from .svgplot import Series, time_plot
 from .track import ParamsTrack
@@ -61,6 +61,24 @@ def _summary_table(s: ClinicalSummary) -> str:
                    for a, b, c in rows)
     return ("<table id='measurements'><tr><th>Measurement</th><th>Value</th>"
             f"<th>Confidence</th></tr>{body}</table>")
+
+
+def _positions_table(track: ParamsTrack) -> str:
+    """Deviation per diagnostic gaze position, laid out as the doctor faces the
+    patient: the patient's right on the left of the table."""
+    found = {p.position: p for p in deviation_by_position(track)}
+    if not found:
+        return "<p class='muted'>No gaze position held long enough.</p>"
+    cells = []
+    for name, _, _ in POSITIONS:
+        p = found.get(name)
+        text = (f"<b>{escape(name)}</b><br>H {p.horizontal_deg:+.1f}° V {p.vertical_deg:+.1f}°"
+                f"<br><span class='muted'>{p.frames} frames</span>" if p else
+                f"<span class='muted'>{escape(name)}<br>not visited</span>")
+        cells.append(f"<td>{text}</td>")
+    rows = "".join("<tr>" + "".join(cells[i:i + 3]) + "</tr>" for i in range(0, 9, 3))
+    return (f"<table id='positions'>{rows}</table><p class='muted'>H + = eso, − = exo; "
+            "V + = right eye higher. Columns: the patient's right, centre, left.</p>")
 
 
 def _findings(s: ClinicalSummary) -> str:
@@ -113,6 +131,7 @@ def render_report(track: ParamsTrack, summary: ClinicalSummary | None = None,
 prism dioptres = 100·tan(angle). Shaded bands are blinks.</p>
 <h2>Findings</h2>{_findings(s)}
 <h2>Measurements</h2>{_summary_table(s)}
+<h2>Deviation in the diagnostic gaze positions</h2>{_positions_table(track) if len(track) else ''}
 <h2>Traces</h2>{''.join(plots) or '<p>No frames.</p>'}
 </body></html>
 """
