@@ -130,7 +130,7 @@ def test_eye_pitch_moves_the_iris_within_the_opening(renderer, face_mesh):
 
 def test_ptosis_narrows_only_that_eye(renderer, face_mesh):
     base = read_eyes(tracked(face_mesh, renderer, face()))
-    droop = read_eyes(tracked(face_mesh, renderer, face(left_eye=EyeParams(upper_lid=-0.1))))
+    droop = read_eyes(tracked(face_mesh, renderer, face(left_eye=EyeParams(upper_lid=-0.3))))
     assert droop["image_right"].aperture < 0.75 * base["image_right"].aperture
     assert abs(droop["image_left"].aperture - base["image_left"].aperture) \
         < 0.1 * base["image_left"].aperture
