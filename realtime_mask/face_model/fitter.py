@@ -103,9 +103,10 @@ class FaceFitter:
         # MediaPipe's own landmark model deviates systematically from ICT's
         # surface (depth above all); the offset measured on the rendered mean face
         # makes the neutral avatar fit with zero expression.
-        mean = corr.points(model.neutral.astype(np.float64)) + corr.offset    # (L, 3)
-        expr = corr.points(model.expression_deltas[idx].astype(np.float64))   # (K, L, 3)
-        ident = corr.points(model.identity_deltas.astype(np.float64))         # (I, L, 3)
+        # (index the landmark triangles first: converting whole meshes is slow)
+        mean = corr.points(model.neutral).astype(np.float64) + corr.offset    # (L, 3)
+        expr = corr.points(model.expression_deltas[idx]).astype(np.float64)   # (K, L, 3)
+        ident = corr.points(model.identity_deltas).astype(np.float64)         # (I, L, 3)
         # Flat, contiguous (.., 3L) matrices: a frame is a handful of mat-vecs.
         self._mean = np.ascontiguousarray(mean.reshape(-1))
         self._expr = np.ascontiguousarray(expr.reshape(len(idx), -1))
@@ -128,8 +129,8 @@ class FaceFitter:
         self._joint_basis = np.ascontiguousarray(b)
 
         # Rigid subset for the pose.
-        motion = np.linalg.norm(model.expression_deltas[idx].astype(np.float64)[
-            :, corr.tri], axis=-1).max(axis=(0, 2))                             # (L,)
+        motion = np.linalg.norm(model.expression_deltas[idx][:, corr.tri],
+                                axis=-1).max(axis=(0, 2)).astype(np.float64)    # (L,)
         candidates = ~corr.contour & (corr.spread < RIGID_MAX_SPREAD_CM)
         motion[~candidates] = np.inf
         self.rigid = np.sort(np.argsort(motion)[:RIGID_COUNT])
