@@ -72,6 +72,13 @@ def test_wrong_and_cross_consultation_tokens_are_refused():
         assert e.value.code in ("bad_token", "bad_request")
 
 
+def test_ttl_must_be_sane():
+    reg = ConsultationRegistry()
+    for ttl in (0, -5, float("nan"), float("inf"), 30 * 24 * 3600):
+        with pytest.raises(ValueError):
+            reg.create(ttl)
+
+
 def test_tokens_expire_and_are_purged_later():
     clock = FakeClock()
     reg = ConsultationRegistry(clock)
@@ -107,6 +114,7 @@ def test_protocol_accepts_the_three_messages():
     ('{"type":"join","consultation":"abcd"}', "bad_message"),
     ('{"type":"offer","sdp":5}', "bad_message"),
     (b"\x00\x01", "bad_message"),
+    ("[" * 30_000 + "]" * 30_000, "bad_json"),
     ('{"type":"offer","sdp":"' + "a" * MAX_MESSAGE_BYTES + '"}', "too_large"),
 ])
 def test_protocol_rejects_bad_messages(raw, code):

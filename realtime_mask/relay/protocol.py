@@ -67,6 +67,8 @@ def parse_client_message(raw: str | bytes) -> ClientMessage:
         msg = json.loads(raw)
     except ValueError as e:
         raise ProtocolError("bad_json", f"message is not valid JSON: {e}") from None
+    except RecursionError:
+        raise ProtocolError("bad_json", "message is nested too deeply") from None
     if not isinstance(msg, dict):
         raise ProtocolError("bad_message", "message must be a JSON object")
     kind = msg.get("type")

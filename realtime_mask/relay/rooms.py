@@ -28,6 +28,7 @@ ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{4,64}$")
 # Records of ended consultations are kept a while so a late link gets
 # "expired" rather than "unknown".
 TOMBSTONE_SECONDS = 24 * 3600.0
+MAX_TTL_SECONDS = 7 * 24 * 3600.0
 
 
 class AccessError(Exception):
@@ -93,8 +94,8 @@ class ConsultationRegistry:
         self._rooms: dict[str, Consultation] = {}
 
     def create(self, ttl_s: float) -> IssuedConsultation:
-        if not ttl_s > 0:
-            raise ValueError(f"ttl must be positive, got {ttl_s}")
+        if not 0 < ttl_s <= MAX_TTL_SECONDS:
+            raise ValueError(f"ttl must be between 0 and {MAX_TTL_SECONDS:.0f} s, got {ttl_s}")
         now = self._clock()
         cid = secrets.token_urlsafe(ID_BYTES)
         tokens = {role: secrets.token_urlsafe(TOKEN_BYTES) for role in ROLES}

@@ -95,6 +95,8 @@ class PeerSession:
 
     async def drain(self, timeout: float = 1.0) -> None:
         """Let queued messages (e.g. a final error) reach the client before closing."""
+        if self.ws.closed:
+            return
         try:
             await asyncio.wait_for(self.outbox.join(), timeout)
         except asyncio.TimeoutError:
