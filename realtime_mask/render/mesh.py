@@ -37,6 +37,7 @@ UPPER_RIM_RGB = (0.16, 0.11, 0.09)   # upper lash line
 BROW_HALF_WIDTH = (0.42, 0.18)       # cm, inner and outer end of a brow
 BROW_EDGE = 0.15                     # cm, soft edge width
 LIP_EDGE = 0.15
+MIN_DELTA_CM = 1e-3
 LOWER_RIM_SHADE = 0.7                # lower lid edge: darker skin
 
 
@@ -83,16 +84,22 @@ class AvatarMesh:
     colors: np.ndarray              # (V, 3) float32 static albedo
     surface_index: np.ndarray       # (Ts*3,) int32 compact indices, always drawn
     mouth_index: np.ndarray         # (Tm*3,) drawn only when the mouth can be open
-    blend_rows: list[np.ndarray]    # per expression: compact vertex rows it moves
-    blend_deltas: list[np.ndarray]  # per expression: (n, 6) position + normal deltas
+    deltas: np.ndarray              # (E, V, 6) float32 position + normal deltas
+    moves: np.ndarray               # (E,) bool: the expression changes the drawn mesh
+
+    def __post_init__(self) -> None:
+        self._scratch = np.empty_like(self.base)
 
     def blend(self, weights: np.ndarray, out: np.ndarray) -> None:
-        """out[:] = base + sum of weight * delta over the non-zero weights."""
+        """out[:] = base + sum of weight * delta over the non-zero weights.
+        Dense row-wise axpy: most ICT shapes move most vertices a little, and a
+        contiguous multiply-add beats gathering scattered rows."""
         np.copyto(out, self.base)
+        tmp = self._scratch
         for k in np.flatnonzero(weights):
-            rows = self.blend_rows[k]
-            if len(rows):
-                out[rows] += np.float32(weights[k]) * self.blend_deltas[k]
+            if self.moves[k]:
+                np.multiply(self.deltas[k], np.float32(weights[k]), out=tmp)
+                out += tmp
 
 
 def simplify_by_cells(tri: np.ndarray, pos: np.ndarray, cell: np.ndarray) -> np.ndarray:
@@ -179,25 +186,23 @@ def build_avatar_mesh(model: FaceModel, pos: np.ndarray, appearance: Appearance,
     n_full = vertex_normals(ps, st, incidence)
     p0, n0 = ps[drawn], n_full[drawn]
     base = np.concatenate([p0, n0], axis=1).astype(np.float32)
-    rows, deltas = [], []
-    for k in range(len(model.expression_names)):
+    n_expr = len(model.expression_names)
+    deltas = np.zeros((n_expr, len(ids), 6), np.float32)
+    for k in range(n_expr):
         dps = model.expression_deltas[k][shade_ids].astype(np.float64)
-        if np.abs(dps).max() <= 1e-6:
-            rows.append(np.zeros(0, np.int64))
-            deltas.append(np.zeros((0, 6), np.float32))
+        if np.abs(dps).max() <= MIN_DELTA_CM:
             continue
         dn = (vertex_normals(ps + dps, st, incidence) - n_full)[drawn]
-        dp = dps[drawn]
-        # normals change a little around the moved region too
-        changed = np.flatnonzero((np.abs(dp).max(1) > 1e-6) | (np.abs(dn).max(1) > 1e-4))
-        rows.append(changed)
-        deltas.append(np.concatenate([dp[changed], dn[changed]], 1).astype(np.float32))
+        deltas[k] = np.concatenate([dps[drawn], dn], 1)
+    # ICT shapes carry tiny deltas almost everywhere; one that moves no drawn
+    # vertex by 1e-3 cm (~0.01 px) moves nothing on screen and is skipped
+    moves = np.abs(deltas[..., :3]).reshape(n_expr, -1).max(1) > MIN_DELTA_CM
 
     colors = _vertex_colors(model, pos, ids, appearance, lid_rims)
     return AvatarMesh(vertex_ids=ids, base=base, colors=colors,
                       surface_index=remap[surf].astype(np.int32).ravel(),
                       mouth_index=remap[mouth].astype(np.int32).ravel(),
-                      blend_rows=rows, blend_deltas=deltas)
+                      deltas=deltas, moves=moves)
 
 
 def _vertex_colors(model: FaceModel, pos: np.ndarray, ids: np.ndarray,
