@@ -17,7 +17,7 @@ from realtime_mask.face_model.eyes import eye_opening_measures
 from realtime_mask.face_model.fitter import (FaceFitter, angles_from_rotation,
                                              rotation_from_angles)
 from realtime_mask.params import EXPRESSION_NAMES, MaskParams
-from realtime_mask.tracking import MediaPipeTracker
+from realtime_mask.tracking import Landmarks, MediaPipeTracker
 
 ANCHOR_TOLERANCE_CM = 0.4
 
@@ -221,3 +221,18 @@ def test_no_face_and_reset(face_model, videos_dir):
     clean = [fresh.fit(lm, ts) for ts, lm in clip[:40]]
     assert [o.to_json() for o in again] == [o.to_json() for o in clean]
     assert [o.to_json() for o in first] == [o.to_json() for o in clean]
+
+
+def test_broken_landmarks_fail_closed_and_keep_the_session(face_model, videos_dir):
+    clip = tracked_clip(str(videos_dir / "pyfeat_single_face.mp4"))
+    ts, lm = clip[0]
+    fitter = FaceFitter(face_model)
+    reference = FaceFitter(face_model)
+    nan = lm.points.copy()
+    nan[5, 0] = np.nan
+    collapsed = np.full_like(lm.points, 100.0)
+    for bad in (nan, collapsed):
+        out = fitter.fit(Landmarks(bad, lm.width, lm.height), ts)
+        assert not out.face_present and out.timestamp == ts
+    # the broken frames left no trace: same result as a fitter that never saw them
+    assert fitter.fit(lm, ts).to_json() == reference.fit(lm, ts).to_json()

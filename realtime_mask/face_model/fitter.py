@@ -156,8 +156,14 @@ class FaceFitter:
         if landmarks is None:
             return MaskParams.no_face(timestamp)
         p = to_camera_frame(landmarks.points[:N_FACE_LANDMARKS])
+        # A broken landmark set (NaN, collapsed to a point) fails closed, like a
+        # lost face, and leaves the session state untouched.
+        if not np.isfinite(landmarks.points).all() or np.ptp(p[:, :2], axis=0).min() < 1.0:
+            return MaskParams.no_face(timestamp)
         rigid_shape = (self._shape_rigid + self._weights @ self._expr_rigid).reshape(-1, 3)
         s, r, t = similarity(rigid_shape, p[self.rigid], self._rigid_w)
+        if not (np.isfinite(s) and s > 0):
+            return MaskParams.no_face(timestamp)
 
         y = ((p - t) @ r / s).reshape(-1)                     # = R^T (p - t) / s, per row
         resid = y - self._shape
