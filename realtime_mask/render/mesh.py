@@ -29,6 +29,7 @@ FACE_CELL = 0.3                     # cm grid there
 EAR_CELL = 0.35                     # cm grid on the ears (folds show at head yaw)
 EAR_X = 6.0                         # cm: |x| beyond this on the face part is ear
 PERIPHERY_CELL = 0.5                # cm grid for the rest (scalp, neck)
+MOUTH_CELL = 0.4
 MOUTH_PARTS = ("mouth_socket",)
 EYE_CAP_DEG = 105.0                 # eyeball shell drawn up to this angle from the axis
 SOCKET_RGB = (0.55, 0.30, 0.30)      # conjunctiva, seen in the eye corners
@@ -141,8 +142,10 @@ def cell_sizes(pos: np.ndarray, extra: np.ndarray) -> np.ndarray:
     cell[a:b][np.abs(pos[a:b, 0]) > EAR_X] = EAR_CELL
     cell[a:b][near(anchors[17:68], FACE_RADIUS)] = FACE_CELL
     cell[a:b][near(anchors[17:68], DETAIL_RADIUS)] = 0.0
-    for part in ("eye_socket_left", "eye_socket_right", "mouth_socket"):
+    for part in ("eye_socket_left", "eye_socket_right"):
         cell[slice(*PARTS[part])] = 0.0
+    # the mouth socket is one dark colour seen through the lips: coarse is fine
+    cell[slice(*PARTS["mouth_socket"])] = MOUTH_CELL
     cell[extra] = 0.0
     return cell
 
@@ -166,14 +169,15 @@ def build_avatar_mesh(model: FaceModel, pos: np.ndarray, appearance: Appearance,
         + [visible_socket_triangles(model, pos, s, eyeballs[s]) for s in SIDES])
     cells = cell_sizes(pos, np.concatenate([v for rim in lid_rims for v in rim]))
     surf = simplify_by_cells(full, pos, cells)
-    mouth = np.concatenate([model.tri_v[model.triangles_of(p)] for p in MOUTH_PARTS])
+    mouth_full = np.concatenate([model.tri_v[model.triangles_of(p)] for p in MOUTH_PARTS])
+    mouth = simplify_by_cells(mouth_full, pos, cells)
     ids = np.unique(np.concatenate([surf.ravel(), mouth.ravel()]))
     remap = np.full(len(pos), -1, np.int64)
     remap[ids] = np.arange(len(ids))
 
     # Normals come from the full-resolution surface (smooth, and blind to the
     # merged periphery), restricted to the drawn vertices.
-    shade_tri = np.concatenate([full, mouth])
+    shade_tri = np.concatenate([full, mouth_full])
     shade_ids = np.unique(shade_tri)
     shade_remap = np.full(len(pos), -1, np.int64)
     shade_remap[shade_ids] = np.arange(len(shade_ids))
