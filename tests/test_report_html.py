@@ -99,7 +99,7 @@ def test_report_plots_render_in_chromium(tmp_path, browser):
 
     def region(box):
         x, y, w, h = (int(round(v)) for v in (box["x"], box["y"], box["width"], box["height"]))
-        return png[y:y + h, x + 52:x + w - 180]  # the plot area without the legend
+        return png[y + 36:y + h - 24, x + 52:x + w - 12]  # the plot area, without legend and axes
 
     # Horizontal gaze plot: both eyes' lines are drawn, they oscillate (each
     # covers many rows; a flat line covers two or three) and the right eye's

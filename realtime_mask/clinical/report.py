@@ -46,9 +46,9 @@ def _summary_table(s: ClinicalSummary) -> str:
     for side, eye in (("Right", lids.right), ("Left", lids.left)):
         rows.append((f"{side} MRD1 / MRD2", f"{_fmt(eye.mrd1_mm)} / {_fmt(eye.mrd2_mm)} mm",
                      eye.confidence))
-        rows.append((f"{side} palpebral fissure", f"{_fmt(eye.fissure_mm)} mm", eye.confidence))
+        rows.append((f"{side} palpebral fissure", _fmt(eye.fissure_mm, 1, " mm"), eye.confidence))
         rows.append((f"{side} MRD1 change in downgaze (lid lag)",
-                     f"{_fmt(eye.downgaze_mrd1_change_mm)} mm", eye.confidence))
+                     _fmt(eye.downgaze_mrd1_change_mm, 1, " mm"), eye.confidence))
     rows.append(("Blinks", f"{len(lids.blinks)} ({_fmt(lids.blink_rate_per_min)} /min)",
                  lids.blink_confidence))
     if ny.present:

@@ -34,9 +34,9 @@ def _runs(ok: np.ndarray) -> list[tuple[int, int]]:
 
 def time_plot(t: np.ndarray, series: list[Series], *, title: str, unit: str,
               minimum_span: float = 4.0, spans: list[tuple[float, float]] = (),
-              width: int = 900, height: int = 170) -> str:
+              width: int = 900, height: int = 184) -> str:
     """An SVG line plot; NaN samples break the line (lost face, closed eye)."""
-    left, right, top, bottom = 52, 12, 22, 24
+    left, right, top, bottom = 52, 12, 36, 24  # the legend sits above the plot
     pw, ph = width - left - right, height - top - bottom
     t0, t1 = (float(t[0]), float(t[-1])) if len(t) > 1 else (0.0, 1.0)
     t1 = t1 if t1 > t0 else t0 + 1.0
@@ -80,8 +80,8 @@ def time_plot(t: np.ndarray, series: list[Series], *, title: str, unit: str,
                 pts += f" {sx(tt[a]) + 1:.1f},{sy(yy[a]):.1f}"
             parts.append(f'<polyline fill="none" stroke="{s.color}" stroke-width="1.6" '
                          f'points="{pts}"/>')
-        lx = left + pw - 150 + 0 * k
-        ly = top + 12 + 13 * k
+        lx = left + 170 * k
+        ly = 30
         parts.append(f'<line x1="{lx}" x2="{lx + 18}" y1="{ly - 4}" y2="{ly - 4}" '
                      f'stroke="{s.color}" stroke-width="3"/><text x="{lx + 22}" y="{ly}" '
                      f'font-size="11">{escape(s.label)}</text>')
