@@ -7,6 +7,8 @@ masked by FrameMasker, and measured twice:
   avatar  - the avatar frames re-tracked by MediaPipe + FaceFitter (what a
             doctor looking at the video sees).
 The truth stream itself is measured too (a check of the measurements alone).
+"tracking_bias" says where errors come from: per eye, the median bias, spread
+and gain of gaze (degrees) and lids (mm) against the truth.
 Errors are compared with the issue's targets. Prints JSON, saves it under
 benchmarks/results/fidelity.json (and the parameter tracks with --tracks).
 
@@ -117,7 +119,16 @@ def aggregate(results: dict, source: str) -> dict:
            "blink_recall": blink_recall, "signs_in_controls": sum(ctrl)}
     passed = {k: (got[k] is not None and (got[k] >= TARGETS[k] if k == "blink_recall"
                                           else got[k] <= TARGETS[k])) for k in TARGETS}
-    return {"median": got, "worst": {"deviation_error_deg": worst(dev),
+    tracking = {}
+    for key in ("right_yaw", "left_yaw", "right_pitch", "left_pitch",
+                "right_upper", "left_upper", "right_lower", "left_lower"):
+        entries = [r[source]["tracking"][key] for r in results.values()
+                   if r[source].get("tracking", {}).get(key)]
+        gains = [e["gain"] for e in entries if "gain" in e]
+        tracking[key] = {"median_bias": med([e["bias"] for e in entries]),
+                         "median_sd": med([e["sd"] for e in entries]),
+                         "median_gain": med(gains) if gains else None}
+    return {"median": got, "tracking_bias": tracking, "worst": {"deviation_error_deg": worst(dev),
                                      "nystagmus_frequency_error_hz": worst(freq),
                                      "nystagmus_amplitude_error_rel": worst(amp),
                                      "mrd1_error_mm": worst(mrd1)},

@@ -38,3 +38,19 @@ def test_score_catches_a_wrong_measurement():
     s = score(p, track, summarize(track))
     assert s["deviation"]["error_deg"] == pytest.approx(4.0, abs=0.05)
     assert s["mrd1"]["left"]["error_mm"] == pytest.approx(1.17, abs=0.01)
+
+
+def test_tracking_errors_report_bias_and_gain_per_eye():
+    from realtime_mask.synth.score import tracking_errors
+    p = script_patient(PatientScript(sign="nystagmus", nystagmus_amplitude_deg=6.0, duration_s=4,
+                                     fixation_noise_deg=0.0))
+    measured = [f.rounded() for f in p.frames]
+    for f in measured:
+        f.right_eye.yaw_deg = 0.5 * f.right_eye.yaw_deg - 7.0  # half gain, 7 degrees off
+        f.left_eye.upper_lid += 0.1
+    e = tracking_errors(p, ParamsTrack.from_params(measured))
+    assert e["right_yaw"]["gain"] == pytest.approx(0.5, abs=0.01)
+    assert e["right_yaw"]["bias"] == pytest.approx(-7.0, abs=0.8)
+    assert e["left_yaw"]["gain"] == pytest.approx(1.0, abs=0.01)
+    assert e["left_upper"]["bias"] == pytest.approx(0.585, abs=0.01)
+    assert e["right_pitch"]["bias"] == pytest.approx(0.0, abs=1e-3) and "gain" not in e["right_pitch"]

@@ -29,6 +29,32 @@ def blink_match(truth: list[tuple[float, float]], found) -> dict:
             "precision": _r(true_found / len(spans)) if spans else None}
 
 
+def tracking_errors(patient: ScriptedPatient, track: ParamsTrack) -> dict:
+    """Per eye and parameter: bias (median measured - truth) and, where the truth
+    moves, gain (slope of measured on truth). Frames are matched by timestamp;
+    lid values in mm; only frames where the truth eye is open."""
+    truth = ParamsTrack.from_params(patient.frames)
+    idx = np.searchsorted(truth.t, track.t)
+    idx = np.clip(idx, 0, len(truth) - 1)
+    same = np.abs(truth.t[idx] - track.t) < 1e-3
+    out = {}
+    for side in ("right", "left"):
+        te, me = truth.eye(side), track.eye(side)
+        open_ = same & (te.blink[idx] < 0.05)
+        for name, scale in (("yaw", 1.0), ("pitch", 1.0), ("upper", 5.85), ("lower", 5.85)):
+            tv, mv = getattr(te, name)[idx] * scale, getattr(me, name) * scale
+            ok = open_ & np.isfinite(mv) & np.isfinite(tv)
+            if ok.sum() < 5:
+                out[f"{side}_{name}"] = None
+                continue
+            entry = {"bias": _r(float(np.median(mv[ok] - tv[ok]))),
+                     "sd": _r(float(np.std(mv[ok] - tv[ok])))}
+            if np.ptp(tv[ok]) > 2.0:
+                entry["gain"] = _r(float(np.polyfit(tv[ok], mv[ok], 1)[0]))
+            out[f"{side}_{name}"] = entry
+    return out
+
+
 def score(patient: ScriptedPatient, track: ParamsTrack, summary: ClinicalSummary) -> dict:
     truth = patient.truth
     out: dict = {"signs_expected": sorted(truth["expected_signs"]),
@@ -60,6 +86,7 @@ def score(patient: ScriptedPatient, track: ParamsTrack, summary: ClinicalSummary
     out["mrd2_error_mm"] = {side: _r(abs(summary.lids.eye(side).mrd2_mm - truth["mrd2_mm"]))
                             for side in ("right", "left")}
     out["blinks"] = blink_match(patient.blinks, summary.lids.blinks)
+    out["tracking"] = tracking_errors(patient, track)
     ny, ny_true = summary.nystagmus, truth["nystagmus"]
     out["nystagmus"] = {"present": ny.present, "frequency_hz": _r(ny.frequency_hz),
                         "amplitude_deg": _r(ny.amplitude_deg), "direction": ny.direction,
