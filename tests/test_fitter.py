@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from realtime_mask.face_model.correspondence import (
-    ANCHORS, correspondence_cache_file, load_correspondence)
+    ANCHORS, build_correspondence, correspondence_cache_file, load_correspondence,
+    render_mean_face)
 from realtime_mask.face_model.eyes import eye_opening_measures
 from realtime_mask.face_model.fitter import (FaceFitter, angles_from_rotation,
                                              rotation_from_angles)
@@ -73,6 +74,26 @@ def test_correspondence_is_cached_by_model_and_mediapipe(face_model):
     assert np.median(corr.spread[corr.contour]) > 2 * np.median(corr.spread[~corr.contour])
 
 
+def test_building_leaves_the_callers_gl_context_alone(face_model):
+    """The build draws with a private EGL context; a context the calling thread
+    already uses (the avatar renderer's, in a FrameMasker) must keep working."""
+    import moderngl
+
+    ctx = moderngl.create_standalone_context(backend="egl")
+    try:
+        fbo = ctx.simple_framebuffer((8, 8))
+        fbo.use()
+        fbo.clear(1.0, 0.0, 0.0, 1.0)
+        corr = build_correspondence(face_model, views=((0, 0), (12, 0), (-12, 0)))
+        assert corr.anchor_errors(face_model)["nose_tip"] < ANCHOR_TOLERANCE_CM
+        fbo.use()
+        fbo.clear(0.0, 1.0, 0.0, 1.0)
+        px = np.frombuffer(fbo.read(components=3), np.uint8).reshape(8, 8, 3)
+        assert (px == (0, 255, 0)).all()
+    finally:
+        ctx.release()
+
+
 # ------------------------------------------------------------ pose
 
 @pytest.mark.parametrize("angles", [(0, 0, 0), (25, -10, 15), (-30, 20, -5), (10, 5, 40)])
@@ -94,13 +115,7 @@ def test_rotation_sign_conventions():
 @pytest.mark.parametrize("yaw,pitch", [(0, 0), (20, 0), (-20, 0), (0, 12), (0, -12), (15, 8)])
 def test_head_pose_of_rendered_mean_face(face_model, fitter, yaw, pitch):
     """Ground truth: the ICT mean face rendered at a known head rotation."""
-    from realtime_mask.face_model.correspondence import _MeanFaceRenderer
-
-    renderer = _MeanFaceRenderer(face_model)
-    try:
-        rgb, _, _ = renderer.render(yaw, pitch)
-    finally:
-        renderer.close()
+    rgb = render_mean_face(face_model, yaw, pitch)
     with MediaPipeTracker(static_image_mode=True) as t:
         lm = t.track(rgb)
     fitter.reset()

@@ -50,6 +50,7 @@ Building takes a few seconds; later loads read one small file.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -132,7 +133,7 @@ def load_correspondence(model: FaceModel, rebuild: bool = False) -> Corresponden
                                   offset=z["offset"], gaze_calibration=z["gaze_calibration"])
     corr = build_correspondence(model)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.npz")
+    tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")   # concurrent builders: own tmp
     np.savez(tmp, tri=corr.tri, bary=corr.bary, spread=corr.spread,
              views_seen=corr.views_seen, contour=corr.contour, offset=corr.offset,
              gaze_calibration=corr.gaze_calibration)
@@ -142,7 +143,46 @@ def load_correspondence(model: FaceModel, rebuild: bool = False) -> Corresponden
 
 # ------------------------------------------------------------------ building
 
+def _in_own_thread(fn, *args):
+    """Run fn in a thread of its own: the private GL context must not disturb a
+    context the calling thread may already hold (e.g. the avatar renderer's)."""
+    import threading
+
+    result: dict = {}
+
+    def work() -> None:
+        try:
+            result["value"] = fn(*args)
+        except BaseException as e:  # re-raised in the caller's thread
+            result["error"] = e
+
+    worker = threading.Thread(target=work, name="mean-face-render")
+    worker.start()
+    worker.join()
+    if "error" in result:
+        raise result["error"]
+    return result["value"]
+
+
 def build_correspondence(model: FaceModel, views=VIEWS) -> Correspondence:
+    return _in_own_thread(_build, model, views)
+
+
+def render_mean_face(model: FaceModel, yaw: float = 0.0, pitch: float = 0.0,
+                     gaze: tuple[float, float] | None = None) -> np.ndarray:
+    """The ICT mean face as the correspondence build sees it (RGB, IMAGE_SIZE^2),
+    head turned by yaw/pitch degrees: ground truth for pose tests."""
+    def render() -> np.ndarray:
+        renderer = _MeanFaceRenderer(model)
+        try:
+            return renderer.render(yaw, pitch, gaze)[0]
+        finally:
+            renderer.close()
+
+    return _in_own_thread(render)
+
+
+def _build(model: FaceModel, views) -> Correspondence:
     from ..tracking import MediaPipeTracker
 
     renderer = _MeanFaceRenderer(model)

@@ -43,6 +43,8 @@ class MediaPipeTracker:
         pts = np.array([(p.x, p.y, p.z) for p in lm], np.float32)
         # MediaPipe normalises x by width, y by height and z roughly like x.
         pts *= np.array([w, h, w], np.float32)
+        # The legacy FaceMesh solution reports no per-face score: a face below
+        # min_tracking_confidence is simply not returned, so a returned one is 1.0.
         return Landmarks(pts, w, h, 1.0)
 
     def reset(self) -> None:
