@@ -218,6 +218,19 @@ def test_bad_sizes_and_identity_are_refused(face_model):
         AvatarRenderer(face_model, identity=np.zeros(7))
 
 
+def test_non_finite_params_are_refused_and_the_renderer_keeps_working(renderer):
+    good = renderer.render(face())
+    with pytest.raises(ValueError, match="non-finite"):
+        renderer.render(face(left_eye=EyeParams(upper_lid=float("nan"))))
+    with pytest.raises(ValueError, match="non-finite"):
+        renderer.render_yuv420(face(head=HeadPose(yaw_deg=float("inf"))))
+    assert np.array_equal(renderer.render(face()), good)
+    # out-of-range eyes are clamped to what an eye can do, not refused
+    wild = renderer.render(face(left_eye=EyeParams(yaw_deg=400.0, upper_lid=90.0)))
+    assert np.array_equal(wild, renderer.render(face(left_eye=EyeParams(yaw_deg=50.0,
+                                                                         upper_lid=3.0))))
+
+
 def test_placeholder_is_not_a_face(renderer, face_mesh):
     ph = renderer.render(MaskParams.no_face())
     assert ph.shape == (H, W, 3)

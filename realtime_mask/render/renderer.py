@@ -11,11 +11,13 @@ AvatarRenderer per thread.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import cv2
 import numpy as np
 
 from ..face_model.assets import FaceModel
-from ..params import EXPRESSION_NAMES, MaskParams
+from ..params import EXPRESSION_NAMES, EyeParams, MaskParams
 from .appearance import NEUTRAL_APPEARANCE, Appearance
 from .eye_model import SIDES, EyeLids, build_eye_lids, rot_x, rot_y, rot_z
 from .mesh import build_avatar_mesh, build_eye_mesh
@@ -33,6 +35,8 @@ NEAR, FAR = 20.0, 120.0
 MOUTH_OPENERS = ("jaw", "mouthFunnel", "mouthPucker", "mouthLowerDown", "mouthUpperUp",
                  "mouthStretch", "mouthRoll", "mouthSmile", "mouthShrug")
 MOUTH_OPEN_EPS = 0.01
+MAX_EYE_DEG = 50.0          # eye rotation beyond this is clamped (the human range is ~45)
+MAX_LID = 3.0               # iris radii
 
 
 def _perspective(fov_y_deg: float, aspect: float, near: float, far: float) -> np.ndarray:
@@ -55,6 +59,13 @@ def _translate(t: np.ndarray) -> np.ndarray:
 def _gl(m: np.ndarray) -> bytes:
     """Column-major float32 bytes for a GLSL mat4."""
     return np.ascontiguousarray(m.T, np.float32).tobytes()
+
+
+def _clamped(eye: EyeParams) -> EyeParams:
+    return replace(eye, yaw_deg=float(np.clip(eye.yaw_deg, -MAX_EYE_DEG, MAX_EYE_DEG)),
+                   pitch_deg=float(np.clip(eye.pitch_deg, -MAX_EYE_DEG, MAX_EYE_DEG)),
+                   upper_lid=float(np.clip(eye.upper_lid, -MAX_LID, MAX_LID)),
+                   lower_lid=float(np.clip(eye.lower_lid, -MAX_LID, MAX_LID)))
 
 
 def head_matrix(yaw_deg: float, pitch_deg: float, roll_deg: float) -> np.ndarray:
@@ -173,6 +184,24 @@ class AvatarRenderer:
 
     # ------------------------------------------------------------ pose
 
+    @staticmethod
+    def _checked(params: MaskParams) -> MaskParams:
+        """Refuse non-finite values with one clear error (the renderer stays
+        usable); clamp eye values to what an eye can do, so the undrawn back
+        of the eyeball never turns into view."""
+        values = [params.head.yaw_deg, params.head.pitch_deg, params.head.roll_deg]
+        for eye in (params.left_eye, params.right_eye):
+            values += [eye.yaw_deg, eye.pitch_deg, eye.upper_lid, eye.lower_lid]
+        if not (np.isfinite(values).all() and np.isfinite(params.expression).all()):
+            raise ValueError(f"MaskParams with non-finite values cannot be rendered: "
+                             f"{params.to_json()}")
+        for eye in (params.left_eye, params.right_eye):
+            if (abs(eye.yaw_deg) > MAX_EYE_DEG or abs(eye.pitch_deg) > MAX_EYE_DEG
+                    or abs(eye.upper_lid) > MAX_LID or abs(eye.lower_lid) > MAX_LID):
+                return replace(params, left_eye=_clamped(params.left_eye),
+                               right_eye=_clamped(params.right_eye))
+        return params
+
     def weights_for(self, params: MaskParams) -> np.ndarray:
         """All ICT expression weights for a frame: the params' expressions plus
         the solved lid shapes (eye-look shapes stay zero: gaze rotates the eyeball)."""
@@ -188,6 +217,7 @@ class AvatarRenderer:
         return w
 
     def _pose(self, params: MaskParams) -> None:
+        params = self._checked(params)
         w = self.weights_for(params)
         if not np.array_equal(w, self._last_weights):
             # upload only when the shape changed (a held pose costs nothing)
