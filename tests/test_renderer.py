@@ -231,6 +231,30 @@ def test_non_finite_params_are_refused_and_the_renderer_keeps_working(renderer):
                                                                          upper_lid=3.0))))
 
 
+def test_wrong_thread_and_closed_renderer_give_clear_errors(face_model):
+    import threading
+
+    from realtime_mask.render import AvatarRenderer
+
+    r = AvatarRenderer(face_model, 64, 48)
+    errors = []
+
+    def use():
+        try:
+            r.render(face())
+        except RuntimeError as e:
+            errors.append(str(e))
+
+    t = threading.Thread(target=use)
+    t.start()
+    t.join()
+    assert errors and "thread" in errors[0]
+    assert r.render(face()).shape == (48, 64, 3)          # still fine in its own thread
+    r.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        r.render(face())
+
+
 def test_placeholder_is_not_a_face(renderer, face_mesh):
     ph = renderer.render(MaskParams.no_face())
     assert ph.shape == (H, W, 3)

@@ -5,12 +5,17 @@ only from MaskParams: expression weights, head rotation about a neck pivot,
 per-eye gaze and per-eye lids. Frames are deterministic: the same params give
 the same bytes.
 
+render_yuv420 converts on the GPU (BT.601 limited range, chroma of the
+top-left pixel of each 2x2 block, as cv2.COLOR_RGB2YUV_I420 does) and reads the
+I420 buffer back in one go.
+
 A GL context belongs to the thread that created it: create and use one
-AvatarRenderer per thread.
+AvatarRenderer per thread (another thread gets a clear error).
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 
 import cv2
@@ -123,6 +128,7 @@ class AvatarRenderer:
         self._rgba = np.empty((height, width, 4), np.uint8)
 
         self.ctx = moderngl.create_standalone_context(backend="egl")
+        self._thread = threading.get_ident()
         ctx = self.ctx
         # the neutral avatar compiles without the procedural-detail code
         variant = ("DETAIL",) if self.appearance.detail > 0 else ()
@@ -217,6 +223,11 @@ class AvatarRenderer:
         return w
 
     def _pose(self, params: MaskParams) -> None:
+        if self.ctx is None:
+            raise RuntimeError("AvatarRenderer is closed")
+        if threading.get_ident() != self._thread:
+            raise RuntimeError("AvatarRenderer used from another thread than the one that "
+                               "created it (its GL context belongs to that thread)")
         params = self._checked(params)
         w = self.weights_for(params)
         if not np.array_equal(w, self._last_weights):
