@@ -300,13 +300,13 @@ class RelayServer:
                 live = self.live.get(room.id) or LiveConsultation(room, self.config)
                 self.live[room.id] = live
                 session = PeerSession(ws, role)
+                session.send({"type": "joined", "role": role, "consultation": room.id,
+                              "expires_at": room.expires_at})
                 live.attach(session)
             except BaseException:
                 self.registry.release(room.id, role)
                 raise
             log.info("consultation %s: %s joined", room.id, role)
-            session.send({"type": "joined", "role": role, "consultation": room.id,
-                          "expires_at": room.expires_at})
             await self._serve_session(ws, live, session)
         except (ProtocolError, AccessError) as e:
             await self._refuse(ws, e.code, str(e))
