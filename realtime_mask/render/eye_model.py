@@ -3,7 +3,7 @@
 Everything here is measured once from the avatar mesh (mean ICT face, or a
 synthetic identity): the eyeball sphere and its forward axis, the avatar's iris
 radius, the visible upper/lower lid margins, and how the lid blendshapes move
-those margins. Per frame, `LidModel.solve` turns the MaskParams lid targets
+those margins. Per frame, `EyeLids.solve` turns the MaskParams lid targets
 (margin height above / below the *rotated* iris centre, in iris radii) into
 blendshape weights in closed form.
 
