@@ -220,17 +220,17 @@ class EyeModel:
         self._state = {side: _EyeState() for side in CONTOURS}
 
     def measure(self, landmarks: Landmarks, head: HeadFrame) -> dict[str, EyeParams]:
-        pts = landmarks.points
-        # Camera frame, 2D: x right, y up (pixels).
+        # Camera frame, 2D (x right, y up, pixels), converted once for both eyes.
+        xy = landmarks.points[:, :2].astype(np.float64) * (1.0, -1.0)
+        # head x / y axes as seen in the image (pixels per cm)
         basis = head.scale * head.rotation[:2, :2]
         inv_basis = np.linalg.inv(basis)
-        return {side: self._measure_eye(side, c, pts, head, inv_basis)
+        return {side: self._measure_eye(side, c, xy, head, inv_basis)
                 for side, c in CONTOURS.items()}
 
-    def _measure_eye(self, side: str, c: EyeContour, pts: np.ndarray, head: HeadFrame,
+    def _measure_eye(self, side: str, c: EyeContour, xy: np.ndarray, head: HeadFrame,
                      inv_basis: np.ndarray) -> EyeParams:
         st = self._state[side]
-        xy = pts[:, :2].astype(np.float64) * (1.0, -1.0)
         iris = xy[c.iris[0]]
         r_obs = float(np.mean(np.linalg.norm(xy[list(c.iris[1:])] - iris, axis=1))) / head.scale
 
