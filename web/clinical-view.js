@@ -207,7 +207,9 @@ export function nystagmusReadout(samples) {
     }
     if (!peaks.length) continue;
     const hit = peaks.filter((p) => !p.edge && p.snr >= MIN_SNR && p.p2p >= MIN_P2P_DEG);
-    if (hit.length) {
+    // Nystagmus beats in both eyes: when both are seen, both must agree.
+    const agree = peaks.length < 2 || (hit.length === 2 && Math.abs(hit[0].f - hit[1].f) <= 0.3);
+    if (hit.length && agree) {
       found.push({
         name,
         f: hit.reduce((a, p) => a + p.f, 0) / hit.length,
