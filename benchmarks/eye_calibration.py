@@ -6,7 +6,7 @@ refined iris) and reports per eye (the patient's own left / right):
   iris_h    iris position within the opening, horizontal, 0 = inner corner,
             1 = outer corner
   iris_v    vertical, 0 = upper lid margin, 1 = lower lid margin (at the lid
-            landmarks above/below the eye centre)
+            landmarks above/below the eye centre); null when the lids are shut
   aperture  lid opening / eye width (mean of three upper/lower lid pairs)
 plus a least-squares line measured = slope * commanded + intercept per sweep
 and eye, so a fitter can invert it and make the avatar reproduce a patient's
@@ -36,6 +36,8 @@ EYES = {
     "right": dict(iris=468, inner=133, outer=33, upper=(160, 159, 158), lower=(144, 145, 153)),
 }
 
+MIN_APERTURE_FOR_V = 0.12
+
 SWEEPS = {
     "yaw_deg": np.arange(-30.0, 30.1, 5.0),
     "pitch_deg": np.arange(-20.0, 20.1, 5.0),
@@ -54,9 +56,11 @@ def measure(pts: np.ndarray) -> dict[str, dict[str, float]]:
         up = pts[list(e["upper"])]
         lo = pts[list(e["lower"])]
         up_y, lo_y = up[1, 1], lo[1, 1]
-        v = float((iris[1] - up_y) / (lo_y - up_y)) if lo_y - up_y > 1e-6 else float("nan")
         aperture = float(np.mean(np.linalg.norm(lo - up, axis=1)) / width)
-        out[side] = {"iris_h": round(h, 4), "iris_v": round(v, 4), "aperture": round(aperture, 4)}
+        # the iris position between the lids is meaningless when they are (nearly) shut
+        v = float((iris[1] - up_y) / (lo_y - up_y)) if aperture > MIN_APERTURE_FOR_V else None
+        out[side] = {"iris_h": round(h, 4), "iris_v": None if v is None else round(v, 4),
+                     "aperture": round(aperture, 4)}
     return out
 
 
@@ -97,7 +101,8 @@ def main() -> int:
             x = np.array([row["commanded"] for row in rows if row["tracked"]])
             for side in EYES:
                 for metric in ("iris_h", "iris_v", "aperture"):
-                    y = np.array([row[side][metric] for row in rows if row["tracked"]])
+                    y = np.array([np.nan if row[side][metric] is None else row[side][metric]
+                                  for row in rows if row["tracked"]])
                     fits[f"{side}.{metric}"] = line_fit(x, y)
             report["sweeps"][field] = {"rows": rows, "fits": fits}
     report["seconds"] = round(time.perf_counter() - t0, 2)
