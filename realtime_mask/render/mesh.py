@@ -28,8 +28,10 @@ FACE_RADIUS = 2.5                   # cm around landmarks 17..67 (brows, nose, e
 FACE_CELL = 0.3                     # cm grid there
 EAR_CELL = 0.35                     # cm grid on the ears (folds show at head yaw)
 EAR_X = 6.0                         # cm: |x| beyond this on the face part is ear
-PERIPHERY_CELL = 0.5                # cm grid for the rest (scalp, neck)
+PERIPHERY_CELL = 0.7                # cm grid for the rest (scalp, neck)
 MOUTH_CELL = 0.4
+BACK_Z = -1.0                       # cm: behind this the head is "back"
+BACK_CELL = 0.8
 MOUTH_PARTS = ("mouth_socket",)
 EYE_CAP_DEG = 105.0                 # eyeball shell drawn up to this angle from the axis
 SOCKET_RGB = (0.55, 0.30, 0.30)      # conjunctiva, seen in the eye corners
@@ -134,6 +136,8 @@ def cell_sizes(pos: np.ndarray, extra: np.ndarray) -> np.ndarray:
     over the rest of the inner face, a coarse one for scalp, ears and neck."""
     anchors = pos[list(MULTIPIE68)].astype(np.float64)
     cell = np.full(len(pos), PERIPHERY_CELL)
+    # the back of the head only ever shows as a silhouette at large head yaw
+    cell[pos[:, 2] < BACK_Z] = BACK_CELL
     a, b = PARTS["face"]
 
     def near(points: np.ndarray, radius: float) -> np.ndarray:
