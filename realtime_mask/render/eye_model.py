@@ -7,6 +7,10 @@ those margins. Per frame, `EyeLids.solve` turns the MaskParams lid targets
 (margin height above / below the *rotated* iris centre, in iris radii) into
 blendshape weights in closed form.
 
+ICT's eyeLook* shapes are not used: they move lids and eyeballs together. Gaze
+rotates the eyeball; the lids follow it because their targets are measured
+from the rotated iris centre (look up with the same MRD1 and the lid rises).
+
 Coordinates: ICT head space, centimetres, +x = the face's own left (image right
 in a frontal view), +y up, +z forward (towards the camera).
 """

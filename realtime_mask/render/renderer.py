@@ -211,6 +211,9 @@ class AvatarRenderer:
     def weights_for(self, params: MaskParams) -> np.ndarray:
         """All ICT expression weights for a frame: the params' expressions plus
         the solved lid shapes (eye-look shapes stay zero: gaze rotates the eyeball)."""
+        return self._solve_weights(params).copy()
+
+    def _solve_weights(self, params: MaskParams) -> np.ndarray:
         w = self._weights
         w[:] = 0.0
         w[self._expr_map] = np.clip(np.nan_to_num(params.expression), 0.0, 1.0)
@@ -229,7 +232,7 @@ class AvatarRenderer:
             raise RuntimeError("AvatarRenderer used from another thread than the one that "
                                "created it (its GL context belongs to that thread)")
         params = self._checked(params)
-        w = self.weights_for(params)
+        w = self._solve_weights(params)
         if not np.array_equal(w, self._last_weights):
             # upload only when the shape changed (a held pose costs nothing)
             self.mesh.blend(w, self._blended)
