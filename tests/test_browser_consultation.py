@@ -90,6 +90,12 @@ GRAB = """(id) => {
 }"""
 
 
+KEEP_RECENT_PARAMS = """() => { window.recentParams = [];
+  window.relayPage.client.addEventListener('params', (e) => {
+    window.recentParams.push(e.detail.params);
+    if (window.recentParams.length > 12) window.recentParams.shift(); }); }"""
+
+
 async def grab(page, element_id: str) -> np.ndarray:
     rgba = np.frombuffer(base64.b64decode(await page.evaluate(GRAB, element_id)), np.uint8)
     return rgba.reshape(H, W, 4)[:, :, :3].copy()
@@ -157,14 +163,18 @@ async def test_doctor_sees_only_the_avatar_and_talks_with_the_patient(
         doctor_browser, doctor = await open_page(
             pw, tmp_path, "doctor", room.links["doctor"], None, media["tone"])
         try:
+            await wait_for(doctor, "window.relayPage.client !== null")
+            await doctor.evaluate(KEEP_RECENT_PARAMS)
             await wait_for(doctor, "window.relayPage.frames.frames > 45 && window.relayPage.params > 30"
                                    " && window.relayPage.lastParams.face_present")
-            # Read the shown frame and the parameters of about that moment.
+            # Read the shown frame and the parameters of the last frames around it (the
+            # video and the socket are not in lockstep): one of them rendered it.
             frame = await grab(doctor, "patient")
-            params = MaskParams.from_dict(await doctor.evaluate("window.relayPage.lastParams"))
-            avatar = renderer.render(params)
+            recent = await doctor.evaluate("window.recentParams")
+            avatars = [renderer.render(MaskParams.from_dict(p)) for p in recent]
+            avatar_corr = max(correlation(frame, a) for a in avatars)
+            avatar = avatars[-1]
             camera_corr = max(correlation(frame, cam) for cam in media["face_frames"])
-            avatar_corr = correlation(frame, avatar)
             print(f"doctor frame: corr with avatar render {avatar_corr:.3f}, "
                   f"best corr with camera frames {camera_corr:.3f}")
             assert avatar_corr > 0.8
@@ -213,22 +223,22 @@ async def test_doctor_sees_the_placeholder_after_the_face_leaves(server, media, 
         doctor_browser, doctor = await open_page(
             pw, tmp_path, "doctor", room.links["doctor"], None, None)
         try:
-            # The clip starts with a face, which leaves after ~2.7 s.
+            # The clip starts with a face, which leaves after ~2.7 s (and loops at 6.4 s).
             await wait_for(doctor, "window.relayPage.client !== null")
+            await doctor.evaluate(KEEP_RECENT_PARAMS)
             await doctor.evaluate("""() => { window.sawFace = false;
                 window.relayPage.client.addEventListener('params', (e) => {
                   if (e.detail.params.face_present) window.sawFace = true; }); }""")
-            await wait_for(doctor, "window.sawFace && window.relayPage.lastParams && "
-                                   "!window.relayPage.lastParams.face_present")
-            await asyncio.sleep(0.5)            # a few placeholder frames through the jitter buffer
+            # Wait until the face has been gone for 10 frames in a row, after being seen.
+            await wait_for(doctor, "window.sawFace && window.recentParams.length >= 10 && "
+                                   "window.recentParams.slice(-10).every((p) => !p.face_present)")
+            indicator = await doctor.inner_text("#face")
             frame = await grab(doctor, "patient")
-            still_absent = await doctor.evaluate("!window.relayPage.lastParams.face_present")
             diff = float(np.abs(frame.astype(np.int16) - placeholder).mean())
             print(f"doctor frame vs placeholder: mean abs diff {diff:.1f}")
-            assert still_absent
             assert diff < 12.0
             assert correlation(frame, placeholder) > 0.9
-            assert "no face" in await doctor.inner_text("#face")
+            assert "no face" in indicator
         finally:
             await doctor_browser.close()
             await patient_browser.close()
