@@ -144,7 +144,8 @@ async def open_page(pw, tmp_path: Path, name: str, url: str, camera, audio):
     # A fresh profile per browser (Playwright gives each new context its own).
     context = await browser.new_context(viewport={"width": 1100, "height": 800})
     page = await context.new_page()
-    page.on("pageerror", lambda e: print(f"[{name}] page error: {e}"))
+    page.errors = []                       # uncaught script errors fail the test
+    page.on("pageerror", lambda e: page.errors.append(f"[{name}] {e}"))
     await page.goto(url)
     await page.click("#join")
     return browser, page
@@ -205,6 +206,7 @@ async def test_doctor_sees_only_the_avatar_and_talks_with_the_patient(
                                    "window.relayPage.client.state === 'connected'")
             await wait_for(doctor, f"window.relayPage.frames.frames > {before + 30}")
             assert await doctor.evaluate("window.relayPage.errors.length") == 0
+            assert doctor.errors == [] and patient.errors == []
         finally:
             await doctor_browser.close()
             await patient_browser.close()
@@ -239,6 +241,7 @@ async def test_doctor_sees_the_placeholder_after_the_face_leaves(server, media, 
             assert diff < 12.0
             assert correlation(frame, placeholder) > 0.9
             assert "no face" in indicator
+            assert doctor.errors == [] and _patient.errors == []
         finally:
             await doctor_browser.close()
             await patient_browser.close()
