@@ -20,10 +20,12 @@ How it is derived (`build_correspondence`):
      so the point follows every expression and identity shape exactly.
   4. MediaPipe's 3D output follows its own canonical face, not ICT's: in each
      view MediaPipe's 3D landmarks are brought into the model frame with the
-     view's known rotation (scale and translation fitted), their offset from
-     the corresponded points (cm) is measured and the median over the views
-     kept (`offset`); the fitter adds it to the model shape, so the neutral
-     avatar fits with zero expression and its true head angles.
+     view's known rotation (scale and translation fitted) and their offset from
+     the corresponded points (cm) is measured: per view (`view_offsets`, the
+     fitter interpolates them at the fitted head angle: MediaPipe's brows and
+     far-side contour shift as the head turns) and as the median over views
+     (`offset`). Added to the model shape, the neutral avatar fits with zero
+     expression and its true head angles.
   5. Gaze calibration: MediaPipe's iris and corner landmarks on the rendered
      avatar eye are slightly biased (the iris centre reads a few degrees low).
      The mean face is rendered again with its irises painted at known gaze
@@ -58,7 +60,7 @@ import numpy as np
 
 from .assets import MULTIPIE68, PARTS, FaceModel, cache_dir
 
-CORRESPONDENCE_FORMAT = 4
+CORRESPONDENCE_FORMAT = 5
 N_FACE_LANDMARKS = 468
 
 # (yaw, pitch) degrees of the rendered views. +yaw turns the face to its left.
@@ -99,7 +101,13 @@ class Correspondence:
     offset: np.ndarray     # (468, 3) float32, cm: MediaPipe 3D minus ICT point, model frame
     gaze_calibration: np.ndarray = None  # (2, 2, 3): eyes (left, right) x (yaw, pitch) x
                                          # (a_yaw, a_pitch, b): true = a . measured + b
+    view_angles: np.ndarray = None       # (V, 2) head (yaw, pitch) of each tracked view
+    view_offsets: np.ndarray = None      # (V, 468, 3) the offset measured in that view
+
     def __post_init__(self) -> None:
+        if self.view_angles is None:
+            self.view_angles = np.zeros((1, 2), np.float32)
+            self.view_offsets = self.offset[None]
         if self.gaze_calibration is None:
             self.gaze_calibration = np.tile(np.array([[1.0, 0, 0], [0, 1.0, 0]]), (2, 1, 1))
 
@@ -130,13 +138,15 @@ def load_correspondence(model: FaceModel, rebuild: bool = False) -> Corresponden
         with np.load(path) as z:
             return Correspondence(tri=z["tri"], bary=z["bary"], spread=z["spread"],
                                   views_seen=z["views_seen"], contour=z["contour"],
-                                  offset=z["offset"], gaze_calibration=z["gaze_calibration"])
+                                  offset=z["offset"], gaze_calibration=z["gaze_calibration"],
+                                  view_angles=z["view_angles"], view_offsets=z["view_offsets"])
     corr = build_correspondence(model)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")   # concurrent builders: own tmp
     np.savez(tmp, tri=corr.tri, bary=corr.bary, spread=corr.spread,
              views_seen=corr.views_seen, contour=corr.contour, offset=corr.offset,
-             gaze_calibration=corr.gaze_calibration)
+             gaze_calibration=corr.gaze_calibration, view_angles=corr.view_angles,
+             view_offsets=corr.view_offsets)
     tmp.replace(path)
     return corr
 
@@ -205,7 +215,7 @@ def _surface_correspondence(model: FaceModel, views, renderer: "_MeanFaceRendere
         lm = tracker.track(rgb)
         if lm is None:
             continue
-        tracked.append((_rotation(yaw, pitch), lm.points[:N_FACE_LANDMARKS]))
+        tracked.append(((yaw, pitch), lm.points[:N_FACE_LANDMARKS]))
         xy = np.rint(lm.points[:N_FACE_LANDMARKS, :2]).astype(int)
         inside = (xy[:, 0] >= 0) & (xy[:, 0] < IMAGE_SIZE) & (xy[:, 1] >= 0) \
             & (xy[:, 1] < IMAGE_SIZE)
@@ -223,8 +233,11 @@ def _surface_correspondence(model: FaceModel, views, renderer: "_MeanFaceRendere
     contour[list(FACE_OVAL)] = True
     corr = Correspondence(tri=tri, bary=bary, spread=spread, views_seen=seen, contour=contour,
                           offset=np.zeros((N_FACE_LANDMARKS, 3), np.float32))
-    corr.offset = _mediapipe_offset(corr.points(model.neutral.astype(np.float64)), tracked,
-                                    ~contour)
+    offsets = _mediapipe_offsets(corr.points(model.neutral.astype(np.float64)), tracked,
+                                 ~contour)
+    corr.view_angles = np.array([angles for angles, _ in tracked], np.float32)
+    corr.view_offsets = offsets.astype(np.float32)
+    corr.offset = np.median(offsets, axis=0).astype(np.float32)
     return corr
 
 
@@ -279,17 +292,55 @@ def to_camera_frame(points: np.ndarray) -> np.ndarray:
     return np.asarray(points, np.float64) * (1.0, -1.0, -1.0)
 
 
-def _mediapipe_offset(model_pts: np.ndarray, tracked: list[tuple[np.ndarray, np.ndarray]],
-                      use: np.ndarray) -> np.ndarray:
+def _mediapipe_offsets(model_pts: np.ndarray, tracked: list[tuple[tuple, np.ndarray]],
+                       use: np.ndarray) -> np.ndarray:
     offsets = []
-    for r, pts in tracked:
+    for angles, pts in tracked:
+        r = _rotation(*angles)
         p = to_camera_frame(pts)
         xc = (model_pts[use] - model_pts[use].mean(0)) @ r.T      # rotated, centred
         pc = p[use] - p[use].mean(0)
         s = float(np.sum(xc * pc) / np.sum(xc * xc))
         t = p[use].mean(0) - s * r @ model_pts[use].mean(0)
         offsets.append((p - t) @ r / s - model_pts)
-    return np.median(offsets, axis=0).astype(np.float32)
+    return np.array(offsets)
+
+
+class ViewOffset:
+    """MediaPipe's offset from ICT at a head angle: piecewise linear in yaw (the
+    pitch-0 views) plus piecewise linear in pitch (the yaw-0 views), clamped to
+    the rendered range. Flat (3L,) arrays, for the fitter's per-frame use."""
+
+    def __init__(self, corr: Correspondence):
+        a, o = corr.view_angles.astype(np.float64), corr.view_offsets.astype(np.float64)
+        front = np.nonzero((a[:, 0] == 0) & (a[:, 1] == 0))[0]
+        self.front = (o[front[0]] if len(front) else corr.offset.astype(np.float64)).reshape(-1)
+
+        def table(axis: int):
+            sel = np.nonzero(a[:, 1 - axis] == 0)[0]
+            order = sel[np.argsort(a[sel, axis])]
+            return a[order, axis], o[order].reshape(len(order), -1)
+
+        self.yaw_at, self.yaw_off = table(0)
+        self.pitch_at, self.pitch_off = table(1)
+
+    @staticmethod
+    def _interp(at: np.ndarray, values: np.ndarray, x: float) -> np.ndarray:
+        if len(at) == 1 or x <= at[0]:
+            return values[0]
+        if x >= at[-1]:
+            return values[-1]
+        i = int(np.searchsorted(at, x)) - 1
+        w = (x - at[i]) / (at[i + 1] - at[i])
+        return values[i] + w * (values[i + 1] - values[i])
+
+    def __call__(self, yaw: float, pitch: float) -> np.ndarray:
+        return (self._interp(self.yaw_at, self.yaw_off, yaw)
+                + self._interp(self.pitch_at, self.pitch_off, pitch) - self.front)
+
+    def change(self, yaw: float, pitch: float) -> np.ndarray:
+        """How much the offset at this head angle differs from the frontal one."""
+        return self(yaw, pitch) - self.front
 
 
 def _face_triangles(model: FaceModel) -> np.ndarray:
