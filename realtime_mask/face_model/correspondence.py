@@ -21,10 +21,11 @@ How it is derived (`build_correspondence`):
   4. MediaPipe's 3D output follows its own canonical face, not ICT's: in each
      view MediaPipe's 3D landmarks are brought into the model frame with the
      view's known rotation (scale and translation fitted) and their offset from
-     the corresponded points (cm) is measured: per view (`view_offsets`, the
-     fitter interpolates them at the fitted head angle: MediaPipe's brows and
-     far-side contour shift as the head turns) and as the median over views
-     (`offset`). Added to the model shape, the neutral avatar fits with zero
+     the corresponded points (cm) is measured: as the median over views
+     (`offset`, used for pose and the person's shape) and per view
+     (`view_offsets`: the fitter adds their change from the frontal view,
+     interpolated at the fitted head angle, to the expression residual, since
+     MediaPipe's brows and far-side contour shift as the head turns). Added to the model shape, the neutral avatar fits with zero
      expression and its true head angles.
   5. Gaze calibration: MediaPipe's iris and corner landmarks on the rendered
      avatar eye are slightly biased (the iris centre reads a few degrees low).
@@ -47,7 +48,9 @@ it is the lower tip, not the pronasale.) The test allows 4 mm.
 
 The result is cached in cache_dir() as a small .npz keyed by the ICT cache file
 name and the mediapipe version (derived from ICT: it is never committed).
-Building takes a few seconds; later loads read one small file.
+Building takes ~10 s (about 40 renders tracked in static mode, in a thread of
+its own so its GL context cannot disturb the caller's); later loads read one
+~100 kB file in milliseconds.
 """
 
 from __future__ import annotations
