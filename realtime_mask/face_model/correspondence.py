@@ -50,7 +50,7 @@ The result is cached in cache_dir() as a small .npz keyed by the ICT cache file
 name and the mediapipe version (derived from ICT: it is never committed).
 Building takes ~10 s (about 40 renders tracked in static mode, in a thread of
 its own so its GL context cannot disturb the caller's); later loads read one
-~100 kB file in milliseconds.
+~60 kB file in milliseconds.
 """
 
 from __future__ import annotations
