@@ -46,6 +46,17 @@ async def test_wrong_token_is_refused(server):
     assert err.code == "bad_token"
 
 
+async def test_a_token_opens_only_its_own_role(server):
+    room = server.new_room()
+    bot = RelayBot(server.url, room.id, room.patient_token, role="doctor")
+    with pytest.raises(Refused) as e:
+        await bot.join()
+    assert e.value.code == "wrong_page" and "patient link" in e.value.message
+    ok = RelayBot(server.url, room.id, room.patient_token, role="patient")   # slot released
+    assert (await ok.join())["role"] == "patient"
+    await ok.close()
+
+
 async def test_unknown_consultation_is_refused(server):
     err = await refused(server, "NoSuchConsult", server.demo.patient_token)
     assert err.code == "unknown_consultation"

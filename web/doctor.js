@@ -97,6 +97,7 @@ async function join() {
 
   const client = new RelayClient({
     ...linkFromLocation(),
+    role: 'doctor',
     setupPeer(pc) {
       const [video] = local.getVideoTracks();
       const [audio] = local.getAudioTracks();

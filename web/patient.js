@@ -51,6 +51,7 @@ async function join() {
 
   const client = new RelayClient({
     ...linkFromLocation(),
+    role: 'patient',
     setupPeer(pc) {
       const [video] = local.getVideoTracks();
       const [audio] = local.getAudioTracks();

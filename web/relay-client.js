@@ -4,7 +4,7 @@
 // then peer/params/stats messages; an error message is followed by a close.
 // The browser offers with complete ICE candidates (no trickle), the relay answers.
 
-const TERMINAL = new Set(['bad_token', 'expired', 'unknown_consultation', 'bad_request']);
+const TERMINAL = new Set(['bad_token', 'expired', 'unknown_consultation', 'bad_request', 'wrong_page']);
 const MAX_BACKOFF_MS = 10000;
 
 /** Read "#c=ID&t=TOKEN" from the page URL (the fragment never reaches the server's logs). */
@@ -18,10 +18,12 @@ export class RelayClient extends EventTarget {
    * @param {object} o
    * @param {string} o.consultation
    * @param {string} o.token
+   * @param {'patient'|'doctor'} o.role the page's role; the relay refuses a token of the other role
    * @param {(pc: RTCPeerConnection) => void} o.setupPeer adds tracks/transceivers before the offer
    */
-  constructor({ consultation, token, setupPeer }) {
+  constructor({ consultation, token, role, setupPeer }) {
     super();
+    this.pageRole = role;
     this.consultation = consultation;
     this.token = token;
     this.setupPeer = setupPeer;
@@ -68,7 +70,9 @@ export class RelayClient extends EventTarget {
     this.ws = ws;
     this.connects += 1;
     this._state('connecting');
-    ws.onopen = () => ws.send(JSON.stringify({ type: 'join', consultation: this.consultation, token: this.token }));
+    ws.onopen = () => ws.send(JSON.stringify({
+      type: 'join', consultation: this.consultation, token: this.token, role: this.pageRole,
+    }));
     ws.onmessage = (ev) => this._onMessage(ws, ev.data);
     ws.onclose = () => {
       if (this.ws !== ws) return;

@@ -32,7 +32,9 @@ class Refused(Exception):
 
 
 class RelayBot:
-    def __init__(self, base_url: str, consultation: str, token: str) -> None:
+    def __init__(self, base_url: str, consultation: str, token: str,
+                 role: str | None = None) -> None:
+        self.page_role = role
         self.ws_url = base_url.rstrip("/").replace("http", "ws", 1) + "/ws"
         self.consultation = consultation
         self.token = token
@@ -58,8 +60,10 @@ class RelayBot:
     async def _join(self, timeout: float) -> dict:
         self.session = aiohttp.ClientSession()
         self.ws = await self.session.ws_connect(self.ws_url)
-        await self.ws.send_json({"type": "join", "consultation": self.consultation,
-                                 "token": self.token})
+        join = {"type": "join", "consultation": self.consultation, "token": self.token}
+        if self.page_role is not None:
+            join["role"] = self.page_role
+        await self.ws.send_json(join)
         msg = await asyncio.wait_for(self.ws.receive(), timeout)
         if msg.type != aiohttp.WSMsgType.TEXT:
             raise Refused("closed", f"socket closed before joining ({msg.type.name})")

@@ -1,7 +1,8 @@
 """Signalling messages: one JSON object per WebSocket text message.
 
 Client -> server:
-  {"type": "join",  "consultation": ID, "token": TOKEN}      first message, once
+  {"type": "join",  "consultation": ID, "token": TOKEN[, "role": R]}  first, once;
+                                          R (optional) is the page's role, checked against the token
   {"type": "offer", "sdp": SDP}                               after "joined", once
   {"type": "bye"}                                             leaving on purpose
 Server -> client:
@@ -34,6 +35,7 @@ class ProtocolError(Exception):
 class Join:
     consultation: str
     token: str
+    role: str | None = None
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,10 @@ def parse_client_message(raw: str | bytes) -> ClientMessage:
         raise ProtocolError("bad_message", "message must be a JSON object")
     kind = msg.get("type")
     if kind == "join":
-        return Join(_string_field(msg, "consultation", 64), _string_field(msg, "token", 256))
+        role = msg.get("role")
+        if role not in (None, "patient", "doctor"):
+            raise ProtocolError("bad_message", "'role' must be 'patient' or 'doctor'")
+        return Join(_string_field(msg, "consultation", 64), _string_field(msg, "token", 256), role)
     if kind == "offer":
         return Offer(_string_field(msg, "sdp", MAX_SDP_CHARS))
     if kind == "bye":

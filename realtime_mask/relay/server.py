@@ -41,7 +41,6 @@ OUTBOX_MESSAGES = 64                 # per client; params are dropped beyond thi
 WS_MAX_FRAME_BYTES = 1 << 20         # hard cap; our own 64 kB check answers politely
 # Close codes: the JSON error before the close says what happened.
 CLOSE_POLICY = 1008
-TERMINAL_CODES = ("bad_token", "expired", "unknown_consultation", "bad_request")
 
 
 @dataclass
@@ -296,6 +295,9 @@ class RelayServer:
         try:
             join = await self._receive_join(ws)
             room, role = self.registry.admit(join.consultation, join.token)
+            if join.role is not None and join.role != role:
+                self.registry.release(room.id, role)
+                raise AccessError("wrong_page", f"this is a {role} link; open it on the {role} page")
             try:
                 live = self.live.get(room.id) or LiveConsultation(room, self.config)
                 self.live[room.id] = live
