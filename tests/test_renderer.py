@@ -235,6 +235,34 @@ def test_non_finite_params_are_refused_and_the_renderer_keeps_working(renderer):
                                                                          upper_lid=3.0))))
 
 
+def test_renderers_in_parallel_threads_agree(renderer, face_model):
+    """Each session thread owns a renderer; the shared mean-avatar geometry is
+    read-only, so concurrent renders are identical to a single-thread render."""
+    import threading
+
+    from realtime_mask.render import AvatarRenderer
+
+    poses = [face(head=HeadPose(yaw_deg=y), left_eye=EyeParams(upper_lid=u),
+                  expression=np.full(39, 0.05 * i))
+             for i, (y, u) in enumerate([(-10, 0.2), (5, 0.9), (15, -0.9)])]
+    expected = [renderer.render_yuv420(p) for p in poses]
+    results: dict[int, list] = {}
+
+    def session(k: int) -> None:
+        with AvatarRenderer(face_model, W, H) as r:
+            results[k] = [r.render_yuv420(p) for p in poses * 3]
+
+    threads = [threading.Thread(target=session, args=(k,)) for k in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for k in range(2):
+        assert len(results[k]) == 9
+        for i, frame in enumerate(results[k]):
+            assert np.array_equal(frame, expected[i % 3])
+
+
 def test_wrong_thread_and_closed_renderer_give_clear_errors(face_model):
     import threading
 

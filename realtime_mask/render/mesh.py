@@ -90,15 +90,12 @@ class AvatarMesh:
     deltas: np.ndarray              # (E, V, 6) float32 position + normal deltas
     moves: np.ndarray               # (E,) bool: the expression changes the drawn mesh
 
-    def __post_init__(self) -> None:
-        self._scratch = np.empty_like(self.base)
-
-    def blend(self, weights: np.ndarray, out: np.ndarray) -> None:
-        """out[:] = base + sum of weight * delta over the non-zero weights.
+    def blend(self, weights: np.ndarray, out: np.ndarray, tmp: np.ndarray) -> None:
+        """out[:] = base + sum of weight * delta over the non-zero weights
+        (tmp: scratch shaped like base; the mesh itself is shared read-only).
         Dense row-wise axpy: most ICT shapes move most vertices a little, and a
         contiguous multiply-add beats gathering scattered rows."""
         np.copyto(out, self.base)
-        tmp = self._scratch
         for k in np.flatnonzero(weights):
             if self.moves[k]:
                 np.multiply(self.deltas[k], np.float32(weights[k]), out=tmp)

@@ -16,7 +16,7 @@ AvatarRenderer per thread (another thread gets a clear error).
 from __future__ import annotations
 
 import threading
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -25,7 +25,7 @@ from ..face_model.assets import FaceModel
 from ..params import EXPRESSION_NAMES, EyeParams, MaskParams
 from .appearance import NEUTRAL_APPEARANCE, Appearance
 from .eye_model import SIDES, EyeLids, build_eye_lids, rot_x, rot_y, rot_z
-from .mesh import build_avatar_mesh, build_eye_mesh
+from .mesh import AvatarMesh, EyeMesh, build_avatar_mesh, build_eye_mesh
 from .placeholder import placeholder_rgb
 from .shaders import load_shader
 
@@ -82,6 +82,45 @@ def head_matrix(yaw_deg: float, pitch_deg: float, roll_deg: float) -> np.ndarray
     return _translate(NECK_PIVOT) @ r4 @ _translate(-NECK_PIVOT)
 
 
+@dataclass(frozen=True)
+class _Geometry:
+    lids: dict[str, EyeLids]
+    mesh: AvatarMesh
+    eyes: EyeMesh
+
+
+# The live mask renders the mean avatar in every session: its geometry (~1 s
+# to build) is built once per process and shared read-only between renderers.
+_SHARED: dict[tuple, _Geometry] = {}
+
+
+def _avatar_geometry(model: FaceModel, identity: np.ndarray | None,
+                     appearance: Appearance) -> _Geometry:
+    key = (str(model.cache_file), appearance)
+    if identity is None and key in _SHARED:
+        return _SHARED[key]
+    pos = model.neutral.astype(np.float64)
+    if identity is not None:
+        coeffs = np.asarray(identity, np.float64).reshape(-1)
+        if coeffs.shape != (model.identity_deltas.shape[0],):
+            raise ValueError(f"identity must have {model.identity_deltas.shape[0]} "
+                             f"coefficients, got {coeffs.shape[0]}")
+        pos = pos + np.tensordot(coeffs, model.identity_deltas.astype(np.float32), axes=1)
+    pos = pos.astype(np.float32)
+    face_tri = model.tri_v[model.triangles_of("face")]
+    lids = build_eye_lids(pos, model.uv, model.tri_v, model.tri_uv, face_tri,
+                          model.expression_deltas, model.expression_names)
+    eyeballs = {s: lids[s].eyeball for s in SIDES}
+    mesh = build_avatar_mesh(model, pos, appearance,
+                             [(lids[s].upper_rim, lids[s].lower_rim) for s in SIDES], eyeballs)
+    for a in (mesh.base, mesh.colors, mesh.deltas):
+        a.setflags(write=False)
+    geometry = _Geometry(lids, mesh, build_eye_mesh(model, pos, eyeballs))
+    if identity is None:
+        _SHARED[key] = geometry
+    return geometry
+
+
 class AvatarRenderer:
     """Render MaskParams to RGB (H,W,3) or I420 (H*3//2,W) uint8 frames."""
 
@@ -95,24 +134,8 @@ class AvatarRenderer:
                              f">= 16, got {width}x{height}")
         self.width, self.height = int(width), int(height)
         self.appearance = appearance or NEUTRAL_APPEARANCE
-        pos = model.neutral.astype(np.float64)
-        if identity is not None:
-            coeffs = np.asarray(identity, np.float64).reshape(-1)
-            if coeffs.shape != (model.identity_deltas.shape[0],):
-                raise ValueError(f"identity must have {model.identity_deltas.shape[0]} "
-                                 f"coefficients, got {coeffs.shape[0]}")
-            pos = pos + np.tensordot(coeffs, model.identity_deltas.astype(np.float32), axes=1)
-        pos = pos.astype(np.float32)
-
-        face_tri = model.tri_v[model.triangles_of("face")]
-        self.lids: dict[str, EyeLids] = build_eye_lids(
-            pos, model.uv, model.tri_v, model.tri_uv, face_tri,
-            model.expression_deltas, model.expression_names)
-        self.mesh = build_avatar_mesh(model, pos, self.appearance,
-                                      [(self.lids[s].upper_rim, self.lids[s].lower_rim)
-                                       for s in SIDES],
-                                      {s: self.lids[s].eyeball for s in SIDES})
-        eyes = build_eye_mesh(model, pos, {s: self.lids[s].eyeball for s in SIDES})
+        geometry = _avatar_geometry(model, identity, self.appearance)
+        self.lids, self.mesh, eyes = geometry.lids, geometry.mesh, geometry.eyes
         self._eye_ranges = eyes.ranges
 
         # MaskParams expression order -> ICT expression index
@@ -125,6 +148,7 @@ class AvatarRenderer:
         self._weights = np.zeros(self._n_expr, np.float64)
         self._last_weights = np.full(self._n_expr, np.nan)
         self._blended = np.empty_like(self.mesh.base)
+        self._blend_tmp = np.empty_like(self.mesh.base)
         self._rgba = np.empty((height, width, 4), np.uint8)
 
         self.ctx = moderngl.create_standalone_context(backend="egl")
@@ -235,7 +259,7 @@ class AvatarRenderer:
         w = self._solve_weights(params)
         if not np.array_equal(w, self._last_weights):
             # upload only when the shape changed (a held pose costs nothing)
-            self.mesh.blend(w, self._blended)
+            self.mesh.blend(w, self._blended, self._blend_tmp)
             self._vbo_face.write(self._blended)
             self._last_weights[:] = w
         head = head_matrix(params.head.yaw_deg, params.head.pitch_deg, params.head.roll_deg)
