@@ -263,6 +263,20 @@ def test_renderers_in_parallel_threads_agree(renderer, face_model):
             assert np.array_equal(frame, expected[i % 3])
 
 
+def test_two_renderers_in_one_thread_do_not_mix(renderer, face_model):
+    from realtime_mask.render import AvatarRenderer
+
+    p = face(head=HeadPose(yaw_deg=8))
+    before = renderer.render_yuv420(p)
+    other = AvatarRenderer(face_model, 320, 240)     # creating a context makes it current
+    small = other.render_yuv420(p)
+    assert np.array_equal(renderer.render_yuv420(p), before)
+    assert np.array_equal(other.render_yuv420(p), small)
+    other.close()
+    assert np.array_equal(renderer.render_yuv420(p), before)
+    assert np.array_equal(renderer.render(p), renderer.render(p))
+
+
 def test_wrong_thread_and_closed_renderer_give_clear_errors(face_model):
     import threading
 

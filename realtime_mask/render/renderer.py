@@ -255,6 +255,9 @@ class AvatarRenderer:
         if threading.get_ident() != self._thread:
             raise RuntimeError("AvatarRenderer used from another thread than the one that "
                                "created it (its GL context belongs to that thread)")
+        # GL calls go to the thread's current context, which is the last one
+        # created or entered: make ours current (a cheap no-op when it is).
+        self.ctx.__enter__()
         params = self._checked(params)
         w = self._solve_weights(params)
         if not np.array_equal(w, self._last_weights):
