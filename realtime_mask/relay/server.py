@@ -27,7 +27,8 @@ from aiortc import (RTCConfiguration, RTCIceServer, RTCPeerConnection,
 from aiortc.exceptions import InvalidStateError, OperationError
 
 from .lowlatency import emit_video_on_marker
-from .media import AudioBuffer, LatestSlot, SlotTrack, pump, yuv420p_frame
+from .media import (AudioBuffer, LatestSlot, SlotTrack, pump, small_preview_frame,
+                    yuv420p_frame)
 from .protocol import (Bye, Join, Offer, ProtocolError, error,
                        parse_client_message)
 from .rooms import AccessError, Consultation, ConsultationRegistry
@@ -213,7 +214,7 @@ class LiveConsultation:
     def outgoing_tracks(self, role: str) -> dict[str, list[SlotTrack]]:
         if role == "patient":
             return {"video": [SlotTrack("video", self.doctor_video),
-                              SlotTrack("video", self.preview_to_patient, yuv420p_frame)],
+                              SlotTrack("video", self.preview_to_patient, small_preview_frame)],
                     "audio": [SlotTrack("audio", self.doctor_audio)]}
         return {"video": [SlotTrack("video", self.masked_to_doctor, yuv420p_frame)],
                 "audio": [SlotTrack("audio", self.patient_audio)]}
