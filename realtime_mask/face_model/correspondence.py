@@ -315,9 +315,9 @@ class ViewOffset:
     the rendered range. Flat (3L,) arrays, for the fitter's per-frame use."""
 
     def __init__(self, corr: Correspondence):
-        a, o = corr.view_angles.astype(np.float64), corr.view_offsets.astype(np.float64)
+        a, o = corr.view_angles.astype(np.float64), corr.view_offsets.astype(np.float32)
         front = np.nonzero((a[:, 0] == 0) & (a[:, 1] == 0))[0]
-        self.front = (o[front[0]] if len(front) else corr.offset.astype(np.float64)).reshape(-1)
+        self.front = (o[front[0]] if len(front) else corr.offset.astype(np.float32)).reshape(-1)
 
         def table(axis: int):
             sel = np.nonzero(a[:, 1 - axis] == 0)[0]
@@ -334,7 +334,7 @@ class ViewOffset:
         if x >= at[-1]:
             return values[-1]
         i = int(np.searchsorted(at, x)) - 1
-        w = (x - at[i]) / (at[i + 1] - at[i])
+        w = np.float32((x - at[i]) / (at[i + 1] - at[i]))
         return values[i] + w * (values[i + 1] - values[i])
 
     def __call__(self, yaw: float, pitch: float) -> np.ndarray:
