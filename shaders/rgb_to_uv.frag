@@ -22,8 +22,10 @@ void main() {
     bool is_v = b0 >= plane;
     int i = is_v ? b0 - plane : b0;
     ivec2 q = ivec2(i % cw, i / cw) * 2;
-    mat4x3 c = mat4x3(texelFetch(u_rgb, q, 0).rgb, texelFetch(u_rgb, q + ivec2(2, 0), 0).rgb,
-                      texelFetch(u_rgb, q + ivec2(4, 0), 0).rgb, texelFetch(u_rgb, q + ivec2(6, 0), 0).rgb);
+    mat4x3 c = mat4x3(texelFetch(u_rgb, q, 0).rgb,
+                      texelFetch(u_rgb, q + ivec2(2, 0), 0).rgb,
+                      texelFetch(u_rgb, q + ivec2(4, 0), 0).rgb,
+                      texelFetch(u_rgb, q + ivec2(6, 0), 0).rgb);
     v = (is_v ? KV : KU) * c;
 #else
     for (int k = 0; k < 4; k++) {

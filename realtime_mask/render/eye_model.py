@@ -30,7 +30,7 @@ PART_SIDE = {"L": "left", "R": "right"}
 # The outer eyeball shell (ICT calls its range "sclera"): a sphere with the
 # cornea bulge in front and a UV map centred on the cornea apex. The inner
 # range ("iris") lies fully behind it and is never visible.
-LID_RINGS = 7                                          # rings around the eye hole searched for the margin
+LID_RINGS = 7                                          # rings around the eye hole searched
 MARGIN_SAMPLES = 17                                    # columns along the lid margin
 UPPER_LASH_RINGS = 2                                   # lash line: rings past the upper margin
 UPPER_SHAPES = ("eyeBlink", "eyeWide")                 # lower / raise the upper lid

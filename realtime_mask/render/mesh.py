@@ -110,7 +110,8 @@ def simplify_by_cells(tri: np.ndarray, pos: np.ndarray, cell: np.ndarray) -> np.
     loose = ids[cell[ids] > 0]
     rep = np.arange(len(pos))
     size = cell[loose][:, None]
-    key = np.c_[np.floor(pos[loose] / size).astype(np.int64), np.round(size * 1000).astype(np.int64)]
+    key = np.c_[np.floor(pos[loose] / size).astype(np.int64),
+                np.round(size * 1000).astype(np.int64)]          # cells of each size apart
     _, inv = np.unique(key, axis=0, return_inverse=True)
     inv = inv.ravel()
     n_cells = inv.max() + 1

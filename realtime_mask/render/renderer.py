@@ -177,7 +177,8 @@ class AvatarRenderer:
         self._vao_mouth = ctx.vertex_array(self._prog_face, content, self._ibo_mouth)
         self._vbo_eye = ctx.buffer(eyes.vertices.tobytes())
         self._ibo_eye = ctx.buffer(eyes.index.tobytes())
-        self._vao_eye = ctx.vertex_array(self._prog_eye, [(self._vbo_eye, "3f 2f", "in_pos", "in_uv")],
+        self._vao_eye = ctx.vertex_array(self._prog_eye,
+                                         [(self._vbo_eye, "3f 2f", "in_pos", "in_uv")],
                                          self._ibo_eye)
         self._vao_y = ctx.vertex_array(self._prog_y, [])
         self._vao_uv = ctx.vertex_array(self._prog_uv, [])
