@@ -325,3 +325,15 @@ def test_deviation_by_gaze_position_shows_an_incomitant_deviation():
     assert found["primary"].horizontal_deg == pytest.approx(8.0)
     assert found["left"].horizontal_deg == pytest.approx(0.5)
     assert found["primary"].frames == 90
+
+
+def test_blink_with_one_eye_closing_only_part_way_is_counted():
+    # Trackers often see one eye of a blink close fully and the other to about half.
+    n = 150
+    closure = blink_closure(n, [1.0, 3.0])
+    frames = stream(n, closure=closure)
+    for p in frames:
+        c = p.left_eye.blink
+        p.left_eye.upper_lid = 0.75 - c * 0.45 * (0.75 + 0.95)  # fissure down to 55%
+    lids = measure_lids(ParamsTrack.from_params(frames))
+    assert len(lids.blinks) == 2

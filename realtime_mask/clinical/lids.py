@@ -3,7 +3,7 @@
 An eye counts as closed when its fissure falls below a fraction of its own open
 fissure (the 80th percentile over the clip), so a ptotic eye with a narrow but
 steady fissure is not mistaken for a closed one. A blink is a short closure of
-every eye that is seen at that moment (one eye only is a wink, not a blink).
+the eyes together (one eye only is a wink, not a blink).
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from .units import radii_to_mm
 
 CLOSED_FRACTION = 0.35      # fissure below this share of the open fissure = closed
 MIN_OPEN_FISSURE = 0.3      # iris radii; below this the eye never counts as open
+BOTH_EYES_CLOSED_MEAN = 0.45  # blink: mean share of open fissure over both eyes below this
+EACH_EYE_NARROWED = 0.75      # ... and each eye below this share (a wink leaves one open)
 MAX_BLINK_S = 1.0           # longer closures are "eyes closed", not blinks
 MERGE_GAP_S = 0.07          # closures separated by one or two frames are one blink
 BLINK_GUARD_S = 0.1         # frames this close to a blink are left out of lid levels
@@ -62,28 +64,38 @@ class LidReport:
         return self.right if side == "right" else self.left
 
 
-def eye_closed(eye: EyeTrack) -> np.ndarray:
-    """Per frame: True closed, False open; unknown frames are False (see eye.known)."""
+def relative_fissure(eye: EyeTrack) -> np.ndarray:
+    """Fissure as a share of the eye's own open fissure (NaN where unknown)."""
     fissure = eye.fissure
     ok = np.isfinite(fissure)
     if not ok.any():
-        return np.zeros(fissure.shape, bool)
+        return np.full(fissure.shape, np.nan)
     open_level = max(float(np.percentile(fissure[ok], 80)), MIN_OPEN_FISSURE)
-    closed = np.zeros(fissure.shape, bool)
-    closed[ok] = fissure[ok] < CLOSED_FRACTION * open_level
-    return closed
+    return fissure / open_level
+
+
+def eye_closed(eye: EyeTrack) -> np.ndarray:
+    """Per frame: True closed, False open; unknown frames are False (see eye.known)."""
+    rel = relative_fissure(eye)
+    return np.isfinite(rel) & (rel < CLOSED_FRACTION)
 
 
 def closure_frames(track: ParamsTrack) -> np.ndarray:
-    """Frames where every eye that is seen is closed (and at least one is seen)."""
-    seen = np.zeros(len(track), bool)
-    all_closed = np.ones(len(track), bool)
-    for side in SIDES:
-        eye = track.eye(side)
-        known = np.isfinite(eye.fissure)
-        seen |= known
-        all_closed &= eye_closed(eye) | ~known
-    return seen & all_closed
+    """Frames where the eyes that are seen are closed together.
+
+    With both eyes seen, their mean relative fissure must be low and each must
+    have narrowed clearly: a tracker often closes one eye of a blink fully and
+    the other only part way, while a wink leaves the other eye open. With one
+    eye seen, that eye must be closed."""
+    right, left = relative_fissure(track.right), relative_fissure(track.left)
+    both = np.isfinite(right) & np.isfinite(left)
+    out = np.zeros(len(track), bool)
+    out[both] = (((right[both] + left[both]) / 2 < BOTH_EYES_CLOSED_MEAN)
+                 & (np.maximum(right[both], left[both]) < EACH_EYE_NARROWED))
+    for rel, other in ((right, left), (left, right)):
+        alone = np.isfinite(rel) & ~np.isfinite(other)
+        out[alone] = rel[alone] < CLOSED_FRACTION
+    return out
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
