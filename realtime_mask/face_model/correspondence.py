@@ -250,9 +250,11 @@ GAZE_HEAD_POSES = ((0, 0), (12, 6))
 
 def _calibrate_gaze(model: FaceModel, corr: Correspondence, renderer: "_MeanFaceRenderer",
                     tracker) -> np.ndarray:
+    from .eye_calibration import IDENTITY
     from .fitter import FaceFitter
 
-    fitter = FaceFitter(model, corr)       # corr still has the identity calibration
+    # corr still has the identity gaze calibration; no rendered-eye calibration yet
+    fitter = FaceFitter(model, corr, eye_calibration=IDENTITY)
     rows = {"left": [], "right": []}
     for head in GAZE_HEAD_POSES:
         for gaze in GAZE_GRID:

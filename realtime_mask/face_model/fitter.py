@@ -61,6 +61,7 @@ from .assets import FaceModel
 from .correspondence import (N_FACE_LANDMARKS, Correspondence, ViewOffset, load_correspondence,
                              similarity,
                              to_camera_frame)
+from .eye_calibration import EyeCalibration, load_eye_calibration
 from .eyes import EyeModel, HeadFrame
 
 NUISANCE_SHAPES = ("eyeBlink_L", "eyeBlink_R", "eyeSquint_L", "eyeSquint_R",
@@ -111,10 +112,12 @@ def angles_from_rotation(r: np.ndarray) -> HeadPose:
 class FaceFitter:
     """Landmarks -> MaskParams for one session (create one per stream)."""
 
-    def __init__(self, model: FaceModel, correspondence: Correspondence | None = None):
+    def __init__(self, model: FaceModel, correspondence: Correspondence | None = None,
+                 eye_calibration: EyeCalibration | None = None):
         corr = correspondence or load_correspondence(model)
         self.correspondence = corr
         self.eyes = EyeModel(model, corr)
+        self.eye_calibration = eye_calibration or load_eye_calibration(model)
         names = list(EXPRESSION_NAMES) + list(NUISANCE_SHAPES)
         idx = [model.expression_index(n) for n in names]
         self._n_out = len(EXPRESSION_NAMES)
@@ -215,7 +218,8 @@ class FaceFitter:
 
         head = HeadFrame(scale=s, rotation=r, translation=t)
         self.last_head = head
-        eyes = self.eyes.measure(landmarks, head)
+        eyes = {side: self.eye_calibration.apply(side, eye)
+                for side, eye in self.eyes.measure(landmarks, head).items()}
         conf = float(landmarks.confidence) * float(np.clip(1.0 - rms / RESIDUAL_SCALE_CM, 0, 1))
         return MaskParams(
             timestamp=float(timestamp), face_present=True, confidence=conf,
