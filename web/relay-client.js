@@ -99,6 +99,7 @@ export class RelayClient extends EventTarget {
         this.lastError = null;
         this._state('negotiating');
         this._emit('joined', msg);
+        this.iceServers = (msg.ice_servers || []).map((urls) => ({ urls }));
         try { await this._offer(ws); } catch (e) {
           this._fail({ code: 'client', message: `could not start the call: ${e.message || e}` });
           ws.close();
@@ -121,7 +122,7 @@ export class RelayClient extends EventTarget {
   }
 
   async _offer(ws) {
-    const pc = new RTCPeerConnection({ iceServers: [] });
+    const pc = new RTCPeerConnection({ iceServers: this.iceServers || [] });
     this.pc = pc;
     pc.ontrack = (ev) => this._emit('track', ev);
     pc.onconnectionstatechange = () => {

@@ -22,7 +22,8 @@ def add_parser(sub) -> None:
     p.add_argument("--public-url", help="base URL printed in links (default from host/port)")
     p.add_argument("--ttl", default="2h", help="lifetime of the demo consultation (default 2h)")
     p.add_argument("--stun", action="append", default=[], metavar="URL",
-                   help="STUN/TURN server for the relay's ICE (repeatable; none by default)")
+                   help="STUN server URL (e.g. stun:stun.example.org:3478) for the relay and "
+                        "the pages (repeatable; default none: host candidates, enough on a LAN)")
     p.add_argument("--state-file", type=Path,
                    help="where to write URL + admin secret for `room new` (default in ~/.cache)")
     p.add_argument("--log-interval", type=float, default=10.0, help="seconds between stats log lines")
@@ -67,6 +68,9 @@ def run(args) -> int:
         raise UsageError(f"port must be 0..65535, got {args.port}")
     if args.bench_passthrough and not _is_loopback(args.host):
         raise UsageError("--bench-passthrough sends the raw camera; it is allowed on loopback only")
+    for url in args.stun:
+        if not url.startswith(("stun:", "stuns:")):
+            raise UsageError(f"--stun wants a stun: URL, got {url!r}")
     ctx = _ssl_context(args.cert, args.key)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")

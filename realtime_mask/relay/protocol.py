@@ -6,7 +6,8 @@ Client -> server:
   {"type": "offer", "sdp": SDP}                               after "joined", once
   {"type": "bye"}                                             leaving on purpose
 Server -> client:
-  {"type": "joined", "role": "patient"|"doctor", "consultation": ID, "expires_at": T}
+  {"type": "joined", "role": "patient"|"doctor", "consultation": ID, "expires_at": T,
+   "ice_servers": [URL, ...]}                                 STUN for the page's ICE
   {"type": "answer", "sdp": SDP}
   {"type": "peer", "role": ..., "state": "connected"|"left"}  the other side
   {"type": "params", "params": MaskParams.to_dict()}          doctor only, per frame

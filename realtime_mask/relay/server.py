@@ -304,7 +304,8 @@ class RelayServer:
                 self.live[room.id] = live
                 session = PeerSession(ws, role)
                 session.send({"type": "joined", "role": role, "consultation": room.id,
-                              "expires_at": room.expires_at})
+                              "expires_at": room.expires_at,
+                              "ice_servers": list(self.config.ice_servers)})
                 live.attach(session)
             except BaseException:
                 self.registry.release(room.id, role)
