@@ -219,3 +219,24 @@ def test_marker_jitter_buffer_completes_a_frame_on_its_last_packet():
     assert jb.add(_rtp(6, 300, True, b"f"))[1] is None
     frame = jb.add(_rtp(5, 300, False, b"e"))[1]
     assert frame is not None and frame.data == b"def"
+
+
+def test_marker_jitter_buffer_skips_a_lost_packet_instead_of_freezing():
+    from realtime_mask.relay.lowlatency import SKIP_AFTER_FRAMES, MarkerJitterBuffer
+
+    jb = MarkerJitterBuffer(capacity=64, is_video=True)
+    assert jb.add(_rtp(1, 100, True, b"a"))[1] is not None
+    # Packet 2 (frame 200) is lost for good; frames 300, 400, ... arrive complete.
+    jb.add(_rtp(3, 200, True, b"b"))
+    out = []
+    seq, ts = 4, 300
+    for _ in range(SKIP_AFTER_FRAMES + 2):
+        pli, frame = jb.add(_rtp(seq, ts, True, bytes([seq])))
+        out.append((pli, frame))
+        seq, ts = seq + 1, ts + 100
+    frames = [(pli, f) for pli, f in out if f is not None]
+    assert frames, "the buffer froze behind the lost packet"
+    pli, first = frames[0]
+    assert pli is True                        # a keyframe is requested
+    assert first.timestamp == 300             # resumes at the first whole frame after the hole
+    assert all(f.timestamp > 200 for _, f in frames)

@@ -21,7 +21,40 @@ log = logging.getLogger(__name__)
 _ATTR = "_RTCRtpReceiver__jitter_buffer"
 
 
+# A lost packet normally comes back by NACK within a round trip. When this many
+# complete frames are already waiting behind the hole, it is not coming: skip it
+# and ask for a keyframe, instead of freezing until 512 packets have piled up
+# (seconds) as aiortc's buffer would.
+SKIP_AFTER_FRAMES = 3
+
+
 class MarkerJitterBuffer(JitterBuffer):
+    def add(self, packet):
+        pli_flag, frame = super().add(packet)
+        if frame is None and self._skip_stale_gap():
+            pli_flag = True
+            frame = self._remove_frame(packet.sequence_number)
+        return pli_flag, frame
+
+    def _skip_stale_gap(self) -> bool:
+        if self._origin is None:
+            return False
+        gap = False
+        markers = 0
+        resume = None
+        for count in range(self.capacity):
+            packet = self._packets[(self._origin + count) % self._capacity]
+            if packet is None:
+                gap = True
+            elif gap and packet.marker:
+                markers += 1
+                if resume is None:
+                    resume = count + 1          # the first packet after that frame
+        if not gap or markers < SKIP_AFTER_FRAMES:
+            return False
+        self.remove(resume)
+        return True
+
     def _remove_frame(self, sequence_number: int) -> JitterFrame | None:
         packets = []
         timestamp = None
