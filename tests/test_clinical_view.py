@@ -77,8 +77,13 @@ def colour(png: np.ndarray, rgb, tol: int = 40) -> np.ndarray:
 
 
 def feed(page, frames: list[dict]) -> None:
+    """Feed frames, then wait until the view has drawn and read out the last one."""
     page.evaluate("(f) => window.feed(f)", frames)
-    page.wait_for_timeout(700)  # past the 100 ms redraw and the 500 ms readout period
+    last = frames[-1]["timestamp"]
+    page.wait_for_function(
+        "(t) => { const d = document.getElementById('view').dataset;"
+        " return Math.abs(Number(d.drawnT) - t) < 1e-6 && d.readoutT === d.drawnT; }",
+        arg=last, timeout=10_000)
 
 
 def test_view_draws_both_eyes_and_reads_out_esotropia(page, tmp_path):
@@ -125,7 +130,7 @@ def test_view_lids_show_ptosis_and_reset_clears(page, tmp_path):
     lids = canvas_pixels(page, 2, tmp_path / "lids.png")
     assert colour(lids, RIGHT_RGB).sum() > 100 and colour(lids, LEFT_RGB).sum() > 100
     page.evaluate("window.view.reset()")
-    page.wait_for_timeout(200)
+    page.wait_for_function("document.getElementById('view').dataset.drawnT === ''")
     cleared = canvas_pixels(page, 0, tmp_path / "cleared.png")
     assert colour(cleared, RIGHT_RGB).sum() == 0 and colour(cleared, LEFT_RGB).sum() == 0
     assert page.locator(".cv-deviation").inner_text() == "Deviation: —"
@@ -135,9 +140,9 @@ def test_view_survives_bad_frames_lost_face_and_a_restarted_stream(page, tmp_pat
     frames = frames_of(sign="normal", duration_s=3.0)
     for f in frames[30:60]:
         f["face_present"] = False
-    page.evaluate("(f) => { window.view.update(null); window.view.update({}); "
-                  "window.view.update({timestamp: 'x'}); window.feed(f); }", frames)
-    page.wait_for_timeout(700)
+    page.evaluate("() => { window.view.update(null); window.view.update({}); "
+                  "window.view.update({timestamp: 'x'}); }")
+    feed(page, frames)
     assert "no face" not in page.locator(".cv-face").inner_text().lower()
     feed(page, [dict(frames[0], timestamp=0.0, face_present=False)])  # time went back: new stream
     assert page.locator(".cv-face").inner_text() == "No face in view"

@@ -258,7 +258,7 @@ export function createClinicalView(container) {
   const lids = makeCanvas(container, "Lids, mm: MRD1 above 0, MRD2 below 0");
 
   let samples = [];
-  let lastDraw = -Infinity, lastReadout = -Infinity, pending = null;
+  let lastDraw = -Infinity, lastReadout = -Infinity, pending = null, readoutDue = true;
 
   function draw() {
     pending = null;
@@ -271,13 +271,21 @@ export function createClinicalView(container) {
     drawPlot(lids, samples, tEnd, [
       { color: RIGHT, value: (s) => s.rightUpper }, { color: LEFT, value: (s) => s.leftUpper },
       { color: RIGHT, value: (s) => -s.rightLower }, { color: LEFT, value: (s) => -s.leftLower }], 12);
-    if (lastDraw - lastReadout >= READOUT_MS) {
+    // The stream time drawn and read out, for tests and debugging.
+    container.dataset.drawnT = samples.length ? String(tEnd) : "";
+    if (readoutDue && lastDraw - lastReadout < READOUT_MS) {
+      // Readouts refresh at most every READOUT_MS; come back for the last frames
+      // (and keep the plots at the redraw rate meanwhile).
+      pending = setTimeout(draw, Math.min(REDRAW_MS, READOUT_MS - (lastDraw - lastReadout)));
+    } else if (readoutDue) {
+      readoutDue = false;
       lastReadout = lastDraw;
       const last = samples[samples.length - 1];
       deviationEl.textContent = deviationReadout(samples.filter((s) => s.t >= tEnd - DEVIATION_S)).text;
       nystagmusEl.textContent = nystagmusReadout(samples.filter((s) => s.t >= tEnd - NYSTAGMUS_S)).text;
       lidsEl.textContent = lidReadout(samples);
       faceEl.textContent = last && !last.present ? "No face in view" : "";
+      container.dataset.readoutT = container.dataset.drawnT;
     }
   }
 
@@ -298,11 +306,13 @@ export function createClinicalView(container) {
       let k = 0;
       while (k < samples.length && samples[k].t < cut) k++;
       if (k) samples = samples.slice(k);
+      readoutDue = true;
       schedule();
     },
     reset() {
       samples = [];
       lastReadout = -Infinity;
+      readoutDue = true;
       if (pending !== null) { clearTimeout(pending); pending = null; }
       draw();
     },
