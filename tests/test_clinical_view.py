@@ -14,6 +14,7 @@ REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARTIFACTS = REPO / "test-artifacts" / "clinical"
 ORIGIN = "http://clinical.test"
 PAGE = """<!doctype html><html><body style="margin:0;background:#fff">
 <div id="view" style="width:640px"></div>
@@ -62,6 +63,13 @@ def page(browser):
     assert errors == []
 
 
+def keep_screenshot(page, name: str) -> None:
+    """Save a screenshot where a person can look at it after the run (git-ignored)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / name))
+    print(f"screenshot: {ARTIFACTS / name}")
+
+
 def frames_of(**script) -> list[dict]:
     return [p.to_dict() for p in script_patient(PatientScript(**script)).frames]
 
@@ -101,6 +109,7 @@ def test_view_draws_both_eyes_and_reads_out_esotropia(page, tmp_path):
     # The 6 s of data fill the right 60% of the 10 s window, nothing on the far left.
     cols = np.flatnonzero((red | blue).any(axis=0))
     assert cols.min() > 0.3 * png.shape[1]
+    keep_screenshot(page, "clinical-view-esotropia.png")
 
 
 def test_view_scrolls_and_reads_out_nystagmus(page, tmp_path):
@@ -110,7 +119,7 @@ def test_view_scrolls_and_reads_out_nystagmus(page, tmp_path):
     first = canvas_pixels(page, 0, tmp_path / "first.png")
     feed(page, frames[150:])
     second = canvas_pixels(page, 0, tmp_path / "second.png")
-    page.screenshot(path=str(tmp_path / "view.png"))
+    keep_screenshot(page, "clinical-view-nystagmus.png")
     text = page.locator(".cv-nystagmus").inner_text()
     assert text.startswith("Nystagmus: horizontal, 3.0 Hz"), text
     amplitude = float(text.split(",")[2].split("°")[0])

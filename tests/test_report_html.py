@@ -92,7 +92,10 @@ def test_report_plots_render_in_chromium(tmp_path, browser):
     findings = page.locator("#findings").inner_text()
     assert "esotropia: 8.0°" in findings and "nystagmus: horizontal pendular, 3.0 Hz" in findings
     boxes = [page.locator("svg.plot").nth(i).bounding_box() for i in range(5)]
-    shot = tmp_path / "report.png"
+    artifacts = Path(__file__).resolve().parents[1] / "test-artifacts" / "clinical"
+    artifacts.mkdir(parents=True, exist_ok=True)
+    shot = artifacts / "report.png"  # kept for a person to look at (git-ignored)
+    print(f"screenshot: {shot}")
     page.screenshot(path=str(shot), full_page=True)
     page.close()
     png = read_png(shot)
