@@ -93,7 +93,7 @@ function drawPlot(canvas, samples, tEnd, lines, minSpan) {
   ctx.fillStyle = "#555";
   ctx.textAlign = "right";
   for (const v of [y0 + span * 0.1, mid, y1 - span * 0.1]) {
-    ctx.fillText(v.toFixed(1), left - 3, sy(v) + 3);
+    ctx.fillText((Math.abs(v) < 0.05 ? 0 : v).toFixed(1), left - 3, sy(v) + 3);
   }
   if (y0 < 0 && y1 > 0) {
     ctx.strokeStyle = "#ccc";
@@ -103,7 +103,10 @@ function drawPlot(canvas, samples, tEnd, lines, minSpan) {
     ctx.stroke();
   }
   ctx.textAlign = "center";
-  for (let k = 0; k <= WINDOW_S; k += 2) ctx.fillText(`-${WINDOW_S - k}s`, sx(tStart + k), h - 3);
+  ctx.textAlign = "right";
+  ctx.fillText("now", left + pw, h - 3);
+  ctx.textAlign = "center";
+  for (let k = 0; k < WINDOW_S; k += 2) ctx.fillText(`-${WINDOW_S - k}s`, sx(tStart + k), h - 3);
 
   ctx.save();
   ctx.beginPath();
