@@ -117,3 +117,16 @@ def test_report_plots_render_in_chromium(tmp_path, browser):
     vertical = colour_pixels(region(boxes[1]), LEFT_RGB)
     rows = np.flatnonzero(vertical.any(axis=1))
     assert vertical.sum() > 300 and np.ptp(rows) < np.ptp(np.flatnonzero(red.any(axis=1)))
+
+
+def test_report_of_a_track_without_any_face(tmp_path):
+    from realtime_mask.params import MaskParams
+    path = tmp_path / "noface.jsonl"
+    write_jsonl(path, [MaskParams.no_face(i / 30) for i in range(60)])
+    out, js = tmp_path / "r.html", tmp_path / "r.json"
+    assert main(["report", str(path), "-o", str(out), "--json", str(js)]) == 0
+    html = out.read_text()
+    assert "face in\n0," in html and "No sign above the reporting thresholds" in html
+    import json
+    d = json.loads(js.read_text())
+    assert d["face_frames"] == 0 and d["deviation"]["horizontal_deg"] is None
