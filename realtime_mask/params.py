@@ -4,7 +4,7 @@ Everything the doctor sees is rendered from this alone. It deliberately holds no
 identity coefficients, landmarks, texture or pixels: two people making the same
 movements produce the same MaskParams and therefore the same output frame.
 
-Schema (version 1):
+Schema (version 2; version 1 lines read as avatar 0):
   timestamp      seconds since the start of the stream
   face_present   False -> the renderer draws the neutral "no face" placeholder
   confidence     0..1, tracker confidence for this frame
@@ -24,6 +24,9 @@ Schema (version 1):
                  radii (MRD2 / iris radius)
     blink        0 open .. 1 fully closed (derived from the lids, kept for
                  convenience of consumers)
+  avatar         which avatar face draws the frame: 0 = the shared mean face,
+                 otherwise the seed of a random face drawn for this session
+                 (random, never derived from the patient; see render/avatars.py)
 """
 
 from __future__ import annotations
@@ -34,7 +37,8 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 
 # ICT/ARKit expression shapes carried in MaskParams. The eye shapes (blink, look,
 # squint, wide) are left out on purpose: lids and eyeballs are set per eye from
@@ -84,6 +88,7 @@ class MaskParams:
         default_factory=lambda: np.zeros(len(EXPRESSION_NAMES), np.float32))
     left_eye: EyeParams = field(default_factory=EyeParams)
     right_eye: EyeParams = field(default_factory=EyeParams)
+    avatar: int = 0
     version: int = SCHEMA_VERSION
 
     def __post_init__(self) -> None:
@@ -94,8 +99,8 @@ class MaskParams:
                 f"got {self.expression.shape[0]}")
 
     @classmethod
-    def no_face(cls, timestamp: float = 0.0) -> "MaskParams":
-        return cls(timestamp=timestamp, face_present=False, confidence=0.0)
+    def no_face(cls, timestamp: float = 0.0, avatar: int = 0) -> "MaskParams":
+        return cls(timestamp=timestamp, face_present=False, confidence=0.0, avatar=avatar)
 
     def expression_dict(self) -> dict[str, float]:
         return {n: float(w) for n, w in zip(EXPRESSION_NAMES, self.expression)}
@@ -113,6 +118,7 @@ class MaskParams:
             "expression": rounded(self.expression_dict()),
             "left_eye": rounded(asdict(self.left_eye)),
             "right_eye": rounded(asdict(self.right_eye)),
+            "avatar": int(self.avatar),
         }
 
     def to_json(self) -> str:
@@ -121,9 +127,9 @@ class MaskParams:
     @classmethod
     def from_dict(cls, d: dict) -> "MaskParams":
         version = int(d.get("version", -1))
-        if version != SCHEMA_VERSION:
+        if version not in READABLE_VERSIONS:
             raise ValueError(f"unsupported MaskParams version {version}, "
-                             f"this build reads version {SCHEMA_VERSION}")
+                             f"this build reads versions {READABLE_VERSIONS}")
         expr = d.get("expression", {})
         unknown = set(expr) - set(EXPRESSION_NAMES)
         if unknown:
@@ -136,7 +142,7 @@ class MaskParams:
             expression=np.array([expr.get(n, 0.0) for n in EXPRESSION_NAMES], np.float32),
             left_eye=EyeParams(**{k: float(v) for k, v in d["left_eye"].items()}),
             right_eye=EyeParams(**{k: float(v) for k, v in d["right_eye"].items()}),
-            version=version,
+            avatar=int(d.get("avatar", 0)),
         )
 
     @classmethod

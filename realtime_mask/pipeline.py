@@ -4,6 +4,9 @@ The masker is the only place where the three rooms meet: the tracker sees the
 camera frame, the fitter sees landmarks, and the renderer sees MaskParams only.
 When no face is found the renderer draws its placeholder, never the input.
 
+Each session (construction or reset()) draws a fresh random avatar face unless
+`avatar="shared"` is asked for (see render/avatars.py for why).
+
 A FrameMasker owns an EGL context: create and use it in one thread.
 """
 
@@ -17,10 +20,11 @@ import numpy as np
 from .face_model.assets import FaceModel, load_face_model
 from .face_model.fitter import FaceFitter
 from .params import MaskParams
-from .render import AvatarRenderer
+from .render.avatars import SHARED_AVATAR, avatar_renderer, new_avatar_seed
 from .tracking import MediaPipeTracker
 
 OUTPUT_FORMATS = ("rgb24", "yuv420p")
+AVATAR_MODES = ("per-session", "shared")
 
 
 @dataclass
@@ -32,12 +36,22 @@ class MaskResult:
 
 class FrameMasker:
     def __init__(self, width: int = 640, height: int = 480, *, static_images: bool = False,
-                 model: FaceModel | None = None):
+                 avatar: str = "per-session", model: FaceModel | None = None):
+        if avatar not in AVATAR_MODES:
+            raise ValueError(f"avatar must be one of {AVATAR_MODES}, not {avatar!r}")
         self.model = model or load_face_model()
         self.width, self.height = width, height
+        self.avatar_mode = avatar
         self.tracker = MediaPipeTracker(static_image_mode=static_images)
         self.fitter = FaceFitter(self.model)
-        self.renderer = AvatarRenderer(self.model, width, height)
+        self.renderer = None
+        self._new_avatar()
+
+    def _new_avatar(self) -> None:
+        self.avatar = new_avatar_seed() if self.avatar_mode == "per-session" else SHARED_AVATAR
+        if self.renderer is not None:
+            self.renderer.close()
+        self.renderer = avatar_renderer(self.model, self.avatar, self.width, self.height)
 
     def process(self, rgb: np.ndarray, timestamp: float, output: str = "rgb24") -> MaskResult:
         if output not in OUTPUT_FORMATS:
@@ -51,6 +65,7 @@ class FrameMasker:
             params = MaskParams.no_face(timestamp)
         else:
             params = self.fitter.fit(landmarks, timestamp)
+        params.avatar = self.avatar
         t2 = time.perf_counter()
         # Render from the JSON-exact parameters: what is saved re-renders bit for bit.
         params = params.rounded()
@@ -64,9 +79,12 @@ class FrameMasker:
         return MaskResult(params, frame, timings)
 
     def reset(self) -> None:
-        """Start a new session: no tracking or identity state is carried over."""
+        """Start a new session: no tracking or identity state is carried over,
+        and (per-session mode) a new avatar face is drawn."""
         self.tracker.reset()
         self.fitter.reset()
+        if self.avatar_mode == "per-session":
+            self._new_avatar()
 
     def close(self) -> None:
         self.tracker.close()

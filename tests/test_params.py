@@ -28,7 +28,7 @@ def test_json_roundtrip_keeps_each_eye_separate(tmp_path):
 def test_schema_holds_no_identity_or_landmarks():
     keys = set(sample().to_dict())
     assert keys == {"version", "timestamp", "face_present", "confidence", "head",
-                    "expression", "left_eye", "right_eye"}
+                    "expression", "left_eye", "right_eye", "avatar"}
     assert not any(n.startswith("identity") for n in sample().to_dict()["expression"])
 
 
@@ -39,3 +39,12 @@ def test_bad_lines_are_reported_with_position(tmp_path):
         list(read_jsonl(path))
     with pytest.raises(ValueError, match="expression"):
         MaskParams(expression=np.zeros(3))
+
+
+def test_version_1_lines_read_as_the_shared_avatar():
+    d = sample().to_dict()
+    d["version"] = 1
+    del d["avatar"]
+    p = MaskParams.from_dict(d)
+    assert p.avatar == 0 and p.version == 2
+    assert MaskParams.from_json(MaskParams(avatar=77).to_json()).avatar == 77

@@ -21,7 +21,7 @@ def masker():
 
 def test_every_frame_re_renders_from_its_saved_params(masker, face_model, videos_dir, tmp_path):
     from realtime_mask.params import read_jsonl, write_jsonl
-    from realtime_mask.render import AvatarRenderer
+    from realtime_mask.render.avatars import avatar_renderer
 
     masker.reset()
     results = [masker.process(rgb, t) for rgb, t in
@@ -29,7 +29,8 @@ def test_every_frame_re_renders_from_its_saved_params(masker, face_model, videos
     assert sum(r.params.face_present for r in results) >= 36
     path = tmp_path / "p.jsonl"
     write_jsonl(path, [r.params for r in results])
-    renderer = AvatarRenderer(face_model, 320, 240)  # a fresh renderer that never saw the input
+    # a fresh renderer that never saw the input, for the session's avatar
+    renderer = avatar_renderer(face_model, results[0].params.avatar, 320, 240)
     try:
         for r, saved in zip(results, read_jsonl(path)):
             assert np.array_equal(renderer.render(saved), r.frame)
@@ -44,8 +45,8 @@ def test_output_does_not_depend_on_the_input_pixels_beyond_params(masker, videos
     masker.reset()
     rgb, t = next(read_video(videos_dir / "pyfeat_single_face.mp4"))
     a = masker.process(rgb, t)
-    from realtime_mask.render import AvatarRenderer
-    r = AvatarRenderer(masker.model, 320, 240)
+    from realtime_mask.render.avatars import avatar_renderer
+    r = avatar_renderer(masker.model, a.params.avatar, 320, 240)
     try:
         assert np.array_equal(r.render(a.params), a.frame)
     finally:
@@ -68,15 +69,33 @@ def test_face_leaving_gives_placeholder_frames(masker, videos_dir):
 
 
 def test_sessions_do_not_share_state(masker, videos_dir):
+    def without_avatar(p: MaskParams) -> dict:
+        d = p.to_dict()
+        return {k: v for k, v in d.items() if k != "avatar"}
+
     frames = list(itertools.islice(read_video(videos_dir / "grid_bbaf2n.mpg"), 5))
     masker.reset()
-    first = [masker.process(rgb, t).params.to_json() for rgb, t in frames]
+    first = [masker.process(rgb, t).params for rgb, t in frames]
     masker.reset()
     for rgb, t in itertools.islice(read_video(videos_dir / "pyfeat_single_face.mp4"), 10):
         masker.process(rgb, t)
     masker.reset()
-    again = [masker.process(rgb, t).params.to_json() for rgb, t in frames]
-    assert first == again
+    again = [masker.process(rgb, t).params for rgb, t in frames]
+    assert [without_avatar(p) for p in first] == [without_avatar(p) for p in again]
+    # each session draws its own avatar face, constant within the session
+    assert len({p.avatar for p in first}) == 1 and len({p.avatar for p in again}) == 1
+    assert first[0].avatar != again[0].avatar and first[0].avatar != 0
+
+
+def test_shared_avatar_mode_renders_the_mean_face(face_model, videos_dir):
+    from realtime_mask.pipeline import FrameMasker
+
+    rgb, t = next(read_video(videos_dir / "pyfeat_single_face.mp4"))
+    with FrameMasker(320, 240, avatar="shared") as shared, FrameMasker(320, 240) as own:
+        a, b = shared.process(rgb, t), own.process(rgb, t)
+        assert a.params.avatar == 0 and b.params.avatar != 0
+        # same movement, different face: the frames differ outside the background
+        assert np.abs(a.frame.astype(int) - b.frame.astype(int)).mean() > 2
 
 
 def test_bad_frames_are_refused_clearly(masker):

@@ -15,6 +15,7 @@ import urllib.request
 
 import pytest
 
+from realtime_mask.params import SCHEMA_VERSION
 from realtime_mask.relay.bot import (ArrayVideoTrack, RelayBot, Refused,
                                      ToneAudioTrack, clip_frames_yuv, drain)
 from realtime_mask.relay.launch import ServerProcess
@@ -244,7 +245,7 @@ async def test_a_vanished_patient_is_cleaned_up_and_can_return(server, clip):
         await call.wait_frames(10)
         params = call.doctor.of_type("params")
         stats = call.doctor.of_type("stats")
-        assert params and params[-1]["params"]["version"] == 1
+        assert params and params[-1]["params"]["version"] == SCHEMA_VERSION
         assert stats and stats[-1]["stats"]["frames_out"] > 0
     finally:
         await call.close()

@@ -14,6 +14,9 @@ def add_parser(sub) -> None:
     p.add_argument("-o", "--output", type=Path, required=True)
     p.add_argument("--params", type=Path, help="also write the per-frame MaskParams as JSON lines")
     p.add_argument("--size", default="640x480", help="output size WxH (default 640x480)")
+    p.add_argument("--avatar", choices=("per-session", "shared"), default="per-session",
+                   help="a random avatar face for this file (default; masks of one person "
+                        "cannot be matched across files) or the shared mean face")
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -53,7 +56,7 @@ def _mask_image(args, size) -> str:
     if not is_image(args.output):
         raise UsageError(f"{args.output}: an image input needs an image output (.png, .jpg, .webp)")
     rgb = read_image(args.input)
-    with FrameMasker(*size, static_images=True) as masker:
+    with FrameMasker(*size, static_images=True, avatar=args.avatar) as masker:
         result = masker.process(rgb, 0.0)
     write_image(args.output, result.frame)
     if args.params:
@@ -73,7 +76,7 @@ def _mask_video(args, size) -> str:
     writer = VideoWriter(args.output, *size, info.frame_rate)
     frames = no_face = 0
     try:
-        with FrameMasker(*size) as masker:
+        with FrameMasker(*size, avatar=args.avatar) as masker:
             bar = tqdm(read_video(args.input), total=info.frame_count, unit="frame",
                        desc=args.input.name, disable=None)
             for rgb, t in bar:

@@ -21,10 +21,10 @@ from dataclasses import dataclass, replace
 import cv2
 import numpy as np
 
-from ..face_model.assets import FaceModel
+from ..face_model.assets import PARTS, FaceModel
 from ..params import EXPRESSION_NAMES, EyeParams, MaskParams
 from .appearance import NEUTRAL_APPEARANCE, Appearance
-from .eye_model import SIDES, EyeLids, build_eye_lids, rot_x, rot_y, rot_z
+from .eye_model import SIDES, EyeLids, build_eye_lids, fit_sphere, rot_x, rot_y, rot_z
 from .mesh import AvatarMesh, EyeMesh, build_avatar_mesh, build_eye_mesh
 from .placeholder import placeholder_rgb
 from .shaders import load_shader
@@ -42,6 +42,9 @@ MOUTH_OPENERS = ("jaw", "mouthFunnel", "mouthPucker", "mouthLowerDown", "mouthUp
 MOUTH_OPEN_EPS = 0.01
 MAX_EYE_DEG = 50.0          # eye rotation beyond this is clamped (the human range is ~45)
 MAX_LID = 3.0               # iris radii
+# A session avatar's own face shape fades in between these distances (cm) from
+# the eyeball centres: eyes, lids and orbit stay the mean face's.
+EYE_REGION_CM = (1.8, 3.2)
 
 
 def _perspective(fov_y_deg: float, aspect: float, near: float, far: float) -> np.ndarray:
@@ -94,8 +97,21 @@ class _Geometry:
 _SHARED: dict[tuple, _Geometry] = {}
 
 
+def _eye_region_weight(model: FaceModel) -> np.ndarray:
+    """Per-vertex 0..1: 0 on the eyeballs, lids and orbit of the mean face, rising
+    smoothly to 1 beyond them. Scales an identity offset so a session avatar's
+    eyes keep the mean face's geometry (which the eye read-out is calibrated on)."""
+    d = np.full(len(model.neutral), np.inf)
+    for part in ("sclera_left", "sclera_right"):
+        a, b = PARTS[part]
+        centre, _ = fit_sphere(model.neutral[a:b].astype(np.float64))
+        d = np.minimum(d, np.linalg.norm(model.neutral - centre, axis=1))
+    t = np.clip((d - EYE_REGION_CM[0]) / (EYE_REGION_CM[1] - EYE_REGION_CM[0]), 0.0, 1.0)
+    return t * t * (3.0 - 2.0 * t)
+
+
 def _avatar_geometry(model: FaceModel, identity: np.ndarray | None,
-                     appearance: Appearance) -> _Geometry:
+                     appearance: Appearance, keep_eye_region: bool = False) -> _Geometry:
     key = (str(model.cache_file), appearance)
     if identity is None and key in _SHARED:
         return _SHARED[key]
@@ -105,7 +121,10 @@ def _avatar_geometry(model: FaceModel, identity: np.ndarray | None,
         if coeffs.shape != (model.identity_deltas.shape[0],):
             raise ValueError(f"identity must have {model.identity_deltas.shape[0]} "
                              f"coefficients, got {coeffs.shape[0]}")
-        pos = pos + np.tensordot(coeffs, model.identity_deltas.astype(np.float32), axes=1)
+        offset = np.tensordot(coeffs, model.identity_deltas.astype(np.float32), axes=1)
+        if keep_eye_region:
+            offset = offset * _eye_region_weight(model)[:, None]
+        pos = pos + offset
     pos = pos.astype(np.float32)
     face_tri = model.tri_v[model.triangles_of("face")]
     lids = build_eye_lids(pos, model.uv, model.tri_v, model.tri_uv, face_tri,
@@ -126,7 +145,7 @@ class AvatarRenderer:
 
     def __init__(self, model: FaceModel, width: int = 640, height: int = 480,
                  identity: np.ndarray | None = None,
-                 appearance: Appearance | None = None) -> None:
+                 appearance: Appearance | None = None, keep_eye_region: bool = False) -> None:
         import moderngl
 
         if width < 16 or height < 16 or width % 4 or height % 2:
@@ -134,7 +153,7 @@ class AvatarRenderer:
                              f">= 16, got {width}x{height}")
         self.width, self.height = int(width), int(height)
         self.appearance = appearance or NEUTRAL_APPEARANCE
-        geometry = _avatar_geometry(model, identity, self.appearance)
+        geometry = _avatar_geometry(model, identity, self.appearance, keep_eye_region)
         self.lids, self.mesh, eyes = geometry.lids, geometry.mesh, geometry.eyes
         self._eye_ranges = eyes.ranges
 
