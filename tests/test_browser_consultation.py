@@ -131,10 +131,27 @@ def server():
         yield s
 
 
+class SessionRenderers:
+    """Re-render received MaskParams with the avatar of their own session."""
+
+    def __init__(self, model):
+        self.model, self.by_avatar = model, {}
+
+    def render(self, params):
+        from realtime_mask.render.avatars import avatar_renderer
+
+        if params.avatar not in self.by_avatar:
+            self.by_avatar[params.avatar] = avatar_renderer(self.model, params.avatar, W, H)
+        return self.by_avatar[params.avatar].render(params)
+
+    def close(self):
+        for r in self.by_avatar.values():
+            r.close()
+
+
 @pytest.fixture(scope="module")
 def renderer(face_model):
-    from realtime_mask.render import AvatarRenderer
-    r = AvatarRenderer(face_model, W, H)
+    r = SessionRenderers(face_model)
     yield r
     r.close()
 
