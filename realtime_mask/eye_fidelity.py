@@ -80,10 +80,11 @@ def compare(inp: EyeTrace, out: EyeTrace, slack: int = 2) -> dict:
 
 
 def measure_clip(frames: Iterable[tuple[np.ndarray, float]], width: int = 640,
-                 height: int = 480) -> tuple[EyeTrace, EyeTrace, int]:
+                 height: int = 480, avatar: str | int = "per-session"
+                 ) -> tuple[EyeTrace, EyeTrace, int]:
     """Mask every frame; measure the input and, by re-tracking, the output."""
     rows_in, rows_out = [], []
-    with FrameMasker(width, height) as masker, \
+    with FrameMasker(width, height, avatar=avatar) as masker, \
             MediaPipeTracker() as in_tracker, MediaPipeTracker() as out_tracker:
         for rgb, t in frames:
             lm_in = in_tracker.track(rgb)

@@ -20,7 +20,8 @@ import numpy as np
 from .face_model.assets import FaceModel, load_face_model
 from .face_model.fitter import FaceFitter
 from .params import MaskParams
-from .render.avatars import SHARED_AVATAR, avatar_renderer, new_avatar_seed
+from .avatar_pool import draw_session_avatar, load_avatar_pool
+from .render.avatars import SHARED_AVATAR, avatar_renderer
 from .tracking import MediaPipeTracker
 
 OUTPUT_FORMATS = ("rgb24", "yuv420p")
@@ -36,19 +37,25 @@ class MaskResult:
 
 class FrameMasker:
     def __init__(self, width: int = 640, height: int = 480, *, static_images: bool = False,
-                 avatar: str = "per-session", model: FaceModel | None = None):
-        if avatar not in AVATAR_MODES:
-            raise ValueError(f"avatar must be one of {AVATAR_MODES}, not {avatar!r}")
+                 avatar: str | int = "per-session", model: FaceModel | None = None):
+        """avatar: "per-session" (a face from the checked pool, new at every reset),
+        "shared" (the mean face) or a fixed avatar seed (reproducible runs)."""
+        if not isinstance(avatar, int) and avatar not in AVATAR_MODES:
+            raise ValueError(f"avatar must be one of {AVATAR_MODES} or a seed, not {avatar!r}")
         self.model = model or load_face_model()
         self.width, self.height = width, height
         self.avatar_mode = avatar
+        self._avatar_pool = load_avatar_pool(self.model) if avatar == "per-session" else []
         self.tracker = MediaPipeTracker(static_image_mode=static_images)
         self.fitter = FaceFitter(self.model)
         self.renderer = None
         self._new_avatar()
 
     def _new_avatar(self) -> None:
-        self.avatar = new_avatar_seed() if self.avatar_mode == "per-session" else SHARED_AVATAR
+        if self._avatar_pool:
+            self.avatar = draw_session_avatar(self._avatar_pool)
+        else:
+            self.avatar = self.avatar_mode if isinstance(self.avatar_mode, int) else SHARED_AVATAR
         if self.renderer is not None:
             self.renderer.close()
         self.renderer = avatar_renderer(self.model, self.avatar, self.width, self.height)

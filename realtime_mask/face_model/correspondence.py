@@ -156,7 +156,7 @@ def load_correspondence(model: FaceModel, rebuild: bool = False) -> Corresponden
 
 # ------------------------------------------------------------------ building
 
-def _in_own_thread(fn, *args):
+def in_own_thread(fn, *args):
     """Run fn in a thread of its own: the private GL context must not disturb a
     context the calling thread may already hold (e.g. the avatar renderer's)."""
     import threading
@@ -178,7 +178,7 @@ def _in_own_thread(fn, *args):
 
 
 def build_correspondence(model: FaceModel, views=VIEWS) -> Correspondence:
-    return _in_own_thread(_build, model, views)
+    return in_own_thread(_build, model, views)
 
 
 def render_mean_face(model: FaceModel, yaw: float = 0.0, pitch: float = 0.0,
@@ -192,7 +192,7 @@ def render_mean_face(model: FaceModel, yaw: float = 0.0, pitch: float = 0.0,
         finally:
             renderer.close()
 
-    return _in_own_thread(render)
+    return in_own_thread(render)
 
 
 def _build(model: FaceModel, views) -> Correspondence:

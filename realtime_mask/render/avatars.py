@@ -6,15 +6,13 @@ behaviour (pose, expression, gaze), and a face recogniser matched two masked
 photos of the same person far above chance (the "Mask2Mask" attack; measured
 0.50 rank-1 in 6-choose-1 here). A fresh random ICT identity and skin/brow tone
 per session, drawn from a random seed that has nothing to do with the patient,
-makes masks from different sessions look like different people (0.24 measured).
-Around the eyes every avatar keeps the mean face's geometry, which the eye
-read-out is calibrated on, so the eye signs are shown the same way whatever
-the avatar. Seed 0 is the shared mean avatar.
+makes masks from different sessions look like different people. Around the
+eyes every avatar keeps the mean face's geometry, which the eye read-out is
+calibrated on; which faces are used is decided by avatar_pool.py. Seed 0 is
+the shared mean avatar.
 """
 
 from __future__ import annotations
-
-import secrets
 
 import numpy as np
 
@@ -25,10 +23,6 @@ from .renderer import AvatarRenderer
 SHARED_AVATAR = 0
 IDENTITY_SD = 1.5        # in units of each ICT identity mode
 MAX_SEED = 2**31 - 1
-
-
-def new_avatar_seed() -> int:
-    return secrets.randbelow(MAX_SEED) + 1
 
 
 def avatar_look(seed: int, n_modes: int = 100) -> tuple[np.ndarray | None, Appearance]:
