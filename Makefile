@@ -16,6 +16,7 @@ $(BIN)/realtime-mask: pyproject.toml
 setup: $(BIN)/realtime-mask
 
 demo: setup
+	$(BIN)/realtime-mask assets --build
 	$(BIN)/realtime-mask serve --host $(HOST) --port $(PORT)
 
 test: setup

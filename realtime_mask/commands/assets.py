@@ -8,14 +8,24 @@ from ..face_model import assets
 
 def add_parser(sub) -> None:
     p = sub.add_parser("assets", help="show the avatar model's origin and cache state")
-    p.add_argument("--build", action="store_true", help="build the cache now if it is missing")
+    p.add_argument("--build", action="store_true",
+                   help="build everything derived from the model now (model cache, landmark "
+                        "correspondence, eye calibration, session avatar pool)")
 
 
 def run(args) -> int:
     if args.build:
         try:
-            assets.load_face_model()
+            model = assets.load_face_model()
         except assets.ModelNotFound as e:
             raise UsageError(str(e)) from e
+        from ..avatar_pool import load_avatar_pool
+        from ..face_model.correspondence import load_correspondence
+        from ..face_model.eye_calibration import load_eye_calibration
+
+        load_correspondence(model)
+        load_eye_calibration(model)
+        pool = load_avatar_pool(model)
+        print(f"derived caches ready: correspondence, eye calibration, {len(pool)} session avatars")
     print(assets.describe_assets())
     return 0
