@@ -26,6 +26,7 @@ import numpy as np
 
 from ..params import EyeParams, HeadPose, MaskParams
 from .assets import FaceModel, cache_dir
+from .correspondence import in_own_thread
 
 CALIBRATION_VERSION = 2
 SIDES = ("left", "right")
@@ -67,32 +68,12 @@ def load_eye_calibration(model: FaceModel, rebuild: bool = False) -> EyeCalibrat
     if path.is_file() and not rebuild:
         with np.load(path) as z:
             return EyeCalibration({s: z[s] for s in SIDES})
-    cal = _in_own_thread(build_eye_calibration, model)
+    cal = in_own_thread(build_eye_calibration, model)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npz")
     np.savez(tmp, **cal.matrices)
     tmp.replace(path)
     return cal
-
-
-def _in_own_thread(fn, *args):
-    """Build with a GL context of its own thread: the caller may hold another."""
-    import threading
-
-    out: dict = {}
-
-    def target():
-        try:
-            out["value"] = fn(*args)
-        except BaseException as e:  # re-raised in the caller
-            out["error"] = e
-
-    t = threading.Thread(target=target, name="eye-calibration")
-    t.start()
-    t.join()
-    if "error" in out:
-        raise out["error"]
-    return out["value"]
 
 
 def _neutral(t: float) -> MaskParams:
