@@ -5,7 +5,8 @@ on some faces the iris reads a few hundredths of the eye width off, or a closed
 lid is not seen as closed, and the doctor's picture would misstate the eye signs.
 So the session avatars are drawn from a pool of candidate faces that passed a
 check against the mean face: eye poses rendered on both must read the same
-(iris position, aperture) and closed lids must read closed. The pool depends
+(iris position, aperture), closed lids must read closed, and a short blink in
+tracking mode must be seen. The pool depends
 only on ICT and MediaPipe, so it is built once into the cache folder.
 """
 
@@ -21,7 +22,7 @@ from .face_model.correspondence import in_own_thread
 from .face_model.eyes import eye_opening_measures
 from .params import EyeParams, HeadPose, MaskParams
 
-POOL_VERSION = 1
+POOL_VERSION = 2
 POOL_SIZE = 8
 MAX_CANDIDATES = 60
 FIRST_CANDIDATE = 1001
@@ -31,6 +32,7 @@ FIRST_CANDIDATE = 1001
 MAX_H_DIFF = 0.018          # iris position between the corners, fraction of eye width
 MAX_APERTURE_DIFF = 0.022   # aperture / eye width
 MAX_CLOSED_APERTURE = 0.15
+BLINK_FRACTION = 0.45       # as eye_fidelity's closed-eye threshold
 
 
 def _probes() -> list[MaskParams]:
@@ -49,6 +51,24 @@ def _read(renderer, tracker, probes) -> list[dict | None]:
         lm = tracker.track(renderer.render(p))
         out.append(eye_opening_measures(lm) if lm is not None else None)
     return out
+
+
+def blink_is_seen(renderer, open_probe: MaskParams, closed_probe: MaskParams) -> bool:
+    """In tracking mode (as in a live call) a 4-frame blink must read as closed:
+    on some faces FaceMesh keeps the eye open through it."""
+    from .tracking import MediaPipeTracker
+
+    with MediaPipeTracker(static_image_mode=False) as tracker:
+        sequence = [open_probe] * 10 + [closed_probe] * 4
+        rows = _read(renderer, tracker, sequence)
+    if any(r is None for r in rows):
+        return False
+    for side in ("left", "right"):
+        open_level = np.median([r[side]["aperture"] for r in rows[:10]])
+        closed_level = min(r[side]["aperture"] for r in rows[10:])
+        if closed_level > BLINK_FRACTION * open_level:
+            return False
+    return True
 
 
 def passes(reference: list[dict | None], candidate: list[dict | None]) -> bool:
@@ -79,7 +99,8 @@ def build_avatar_pool(model: FaceModel) -> list[int]:
             for seed in range(FIRST_CANDIDATE, FIRST_CANDIDATE + MAX_CANDIDATES):
                 renderer = avatar_renderer(model, seed)
                 try:
-                    if passes(reference, _read(renderer, tracker, probes)):
+                    if (passes(reference, _read(renderer, tracker, probes))
+                            and blink_is_seen(renderer, probes[0], probes[-1])):
                         pool.append(seed)
                 finally:
                     renderer.close()
