@@ -11,6 +11,7 @@ SHARED = REPO.parent / "shared"
 DATA = SHARED / "data"
 VIDEOS = DATA / "videos"
 FACES = DATA / "faces"
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's chromium, installed by .ci/run
 
 
 def real_file(path: Path) -> Path:
@@ -37,3 +38,18 @@ def face_model():
         return load_face_model(allow_download=False)
     except ModelNotFound as e:
         pytest.skip(str(e))
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Debian chromium (sync Playwright) for page tests."""
+    if not CHROMIUM.exists():
+        pytest.skip("headless chromium not installed at /usr/bin/chromium (.ci/run installs it)")
+    from playwright.sync_api import sync_playwright
+
+    flags = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=flags)
+        yield b
+        b.close()

@@ -11,9 +11,6 @@ import pytest
 from realtime_mask.synth import PatientScript, script_patient
 
 REPO = Path(__file__).resolve().parents[1]
-CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ARTIFACTS = REPO / "test-artifacts" / "clinical"
 ORIGIN = "http://clinical.test"
 PAGE = """<!doctype html><html><body style="margin:0;background:#fff">
@@ -26,17 +23,6 @@ window.ready = true;
 </script></body></html>"""
 RIGHT_RGB = (0xD6, 0x27, 0x28)
 LEFT_RGB = (0x1F, 0x77, 0xB4)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.skip("headless chromium not installed at /usr/bin/chromium")
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture

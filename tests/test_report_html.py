@@ -12,22 +12,8 @@ from realtime_mask.cli import main
 from realtime_mask.params import write_jsonl
 from realtime_mask.synth import PatientScript, script_patient
 
-CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 RIGHT_RGB = (0xD6, 0x27, 0x28)
 LEFT_RGB = (0x1F, 0x77, 0xB4)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.skip("headless chromium not installed at /usr/bin/chromium")
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
-        yield b
-        b.close()
 
 
 def colour_pixels(png: np.ndarray, rgb: tuple[int, int, int], tol: int = 30) -> np.ndarray:
