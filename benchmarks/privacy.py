@@ -82,6 +82,9 @@ def main() -> None:
     ap.add_argument("--faces", type=Path, default=SHARED_DATA / "faces")
     ap.add_argument("--trials", type=int, default=20, help="random galleries per probe photo")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--sessions", type=int, default=3,
+                    help="masked sessions per photo (each draws its own avatar); a trial "
+                         "picks one at random, so the result does not hang on one draw")
     args = ap.parse_args()
     if not args.faces.is_dir():
         sys.exit(f"no face photos at {args.faces} (expected ../shared/data/faces)")
@@ -89,20 +92,22 @@ def main() -> None:
     people = {d.name: sorted(d.glob("*.jpg")) for d in sorted(args.faces.iterdir()) if d.is_dir()}
     people = {k: v for k, v in people.items() if len(v) >= 2}
     attacker = Attacker()
-    emb = {"raw": {}, "periocular_crop": {}, "masked": {}}
+    emb = {"raw": {}, "periocular_crop": {}}
+    masked: dict[Path, list[np.ndarray]] = {}
     no_face = 0
     with FrameMasker(640, 480, static_images=True) as masker:
         for name, photos in people.items():
             for path in photos:
                 rgb = read_image(path)
-                masker.reset()  # every photo is a new session: no identity carried over
-                result = masker.process(rgb, 0.0)
-                no_face += not result.params.face_present
+                for _ in range(args.sessions):
+                    masker.reset()  # a new session: no identity carried over, a new avatar
+                    result = masker.process(rgb, 0.0)
+                    no_face += not result.params.face_present
+                    masked.setdefault(path, []).append(attacker.embed(result.frame))
                 box = attacker.face_box(rgb)
                 emb["raw"][path] = attacker.embed(rgb, box)
                 # the crop is attacked where the face was: the attacker knows the layout
                 emb["periocular_crop"][path] = attacker.embed(periocular_crop(rgb, masker.tracker), box)
-                emb["masked"][path] = attacker.embed(result.frame)
 
     rng = np.random.default_rng(args.seed)
     modes = {"raw": ("raw", "raw"), "periocular_crop": ("periocular_crop", "raw"),
@@ -117,6 +122,8 @@ def main() -> None:
                 mate = rng.choice([p for p in photos if p != probe])
                 distractors = [rng.choice(people[n]) for n in rng.choice(others, 5, replace=False)]
                 gallery = [mate, *distractors]
+                emb["masked"] = {p: masked[p][rng.integers(len(masked[p]))]
+                                 for p in (probe, *gallery)}
                 for mode, (probe_kind, gallery_kind) in modes.items():
                     g = [emb[gallery_kind][p] for p in gallery]
                     hit = rank1(emb[probe_kind][probe], g, 0)
@@ -137,7 +144,8 @@ def main() -> None:
             for m in modes},
         "rank1_per_identity": {m: {n: round(float(np.mean(v)), 2) for n, v in pp.items()}
                                for m, pp in per_person.items()},
-        "masked_photos_without_face": no_face,
+        "masked_sessions_per_photo": args.sessions,
+        "masked_sessions_without_face": no_face,
         "attacker_detector_fallbacks": attacker.fallbacks,
         "targets": {"masked_vs_original": 0.22, "masked_vs_masked": 0.22},
     })

@@ -22,9 +22,9 @@ from .face_model.correspondence import in_own_thread
 from .face_model.eyes import eye_opening_measures
 from .params import EyeParams, HeadPose, MaskParams
 
-POOL_VERSION = 2
-POOL_SIZE = 8
-MAX_CANDIDATES = 60
+POOL_VERSION = 3
+POOL_SIZE = 16
+MAX_CANDIDATES = 140
 FIRST_CANDIDATE = 1001
 # Mean absolute read-out differences from the mean face over the open-eye probes
 # (FaceMesh itself varies by ~0.01 between near-identical renders), and the
