@@ -5,8 +5,6 @@ from __future__ import annotations
 import subprocess
 import sys
 
-import numpy as np
-
 from realtime_mask.media import probe_video, read_image, read_video
 from realtime_mask.params import read_jsonl
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .track import SIDES, EyeTrack, ParamsTrack
+from .track import EyeTrack, ParamsTrack
 from .units import radii_to_mm
 
 CLOSED_FRACTION = 0.35      # fissure below this share of the open fissure = closed

@@ -221,7 +221,6 @@ def _vertex_colors(model: FaceModel, pos: np.ndarray, ids: np.ndarray,
     p = pos[ids]
     in_face = ids < PARTS["face"][1]
     anchors = pos[list(MULTIPIE68)]
-    skin = np.array(appearance.skin_rgb, np.float32)
     for brow in (anchors[21:16:-1], anchors[22:27]):          # inner -> outer
         # a brow sits a little above its landmark line, thick at the inner end
         # and tapering outwards, with a soft edge
