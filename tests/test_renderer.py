@@ -199,7 +199,7 @@ def test_yuv420_matches_cv2(renderer):
 
 @pytest.mark.parametrize("size", [(320, 240), (324, 242)])
 def test_other_sizes_render(face_model, size):
-    """320x240 takes the aligned chroma pass; 324x242 (W % 8 != 0) the general one."""
+    """Sizes other than 640x480, including one with W % 8 != 0."""
     from realtime_mask.render import AvatarRenderer
 
     w, h = size

@@ -5,9 +5,9 @@ only from MaskParams: expression weights, head rotation about a neck pivot,
 per-eye gaze and per-eye lids. Frames are deterministic: the same params give
 the same bytes.
 
-render_yuv420 converts on the GPU (BT.601 limited range, chroma of the
-top-left pixel of each 2x2 block, as cv2.COLOR_RGB2YUV_I420 does) and reads the
-I420 buffer back in one go.
+render_yuv420 reads the RGBA frame back and converts it with
+cv2.COLOR_RGBA2YUV_I420 (BT.601 limited range): on llvmpipe that is ~4x cheaper
+than a conversion pass on the "GPU", whose texel fetches run on the same CPU.
 
 A GL context belongs to the thread that created it: create and use one
 AvatarRenderer per thread (another thread gets a clear error).
@@ -179,12 +179,6 @@ class AvatarRenderer:
                                       fragment_shader=load_shader("avatar.frag"))
         self._prog_eye = ctx.program(vertex_shader=load_shader("eye.vert"),
                                      fragment_shader=load_shader("eye.frag", variant))
-        self._prog_y = ctx.program(vertex_shader=load_shader("fullscreen.vert"),
-                                   fragment_shader=load_shader("rgb_to_y.frag"))
-        aligned = width % 8 == 0 and (width // 2 * height // 2) % 4 == 0
-        self._prog_uv = ctx.program(vertex_shader=load_shader("fullscreen.vert"),
-                                    fragment_shader=load_shader(
-                                        "rgb_to_uv.frag", ("ALIGNED",) if aligned else ()))
 
         self._vbo_face = ctx.buffer(self.mesh.base.tobytes(), dynamic=True)
         self._vbo_color = ctx.buffer(self.mesh.colors.tobytes())
@@ -199,16 +193,11 @@ class AvatarRenderer:
         self._vao_eye = ctx.vertex_array(self._prog_eye,
                                          [(self._vbo_eye, "3f 2f", "in_pos", "in_uv")],
                                          self._ibo_eye)
-        self._vao_y = ctx.vertex_array(self._prog_y, [])
-        self._vao_uv = ctx.vertex_array(self._prog_uv, [])
 
         w, h = self.width, self.height
         self._color = ctx.texture((w, h), 4)
         self._depth = ctx.depth_renderbuffer((w, h))
         self._fbo = ctx.framebuffer([self._color], self._depth)
-        # I420 packed 4 bytes per texel: reading it back gives the planes directly
-        self._yuv_tex = ctx.texture((w // 4, h * 3 // 2), 4)
-        self._fbo_yuv = ctx.framebuffer([self._yuv_tex])
 
         view = _translate(-(LOOK_AT + np.array([0.0, 0.0, CAMERA_DISTANCE])))
         self._prog_face["u_view_proj"].write(_gl(_perspective(FOV_Y_DEG, w / h, NEAR, FAR) @ view))
@@ -218,9 +207,6 @@ class AvatarRenderer:
             self._prog_eye["u_detail"].value = float(self.appearance.detail)
         self._prog_eye["u_iris_color"].value = tuple(self.appearance.iris_rgb)
         self._prog_eye["u_sclera_color"].value = tuple(self.appearance.sclera_rgb)
-        self._prog_uv["u_size"].value = (w, h)
-        self._prog_y["u_rgb"].value = 0
-        self._prog_uv["u_rgb"].value = 0
         self._clear = tuple(self.appearance.background_rgb)
         # The projection flips y (top row first in memory), which turns ICT's
         # counter-clockwise front faces clockwise on screen.
@@ -309,34 +295,24 @@ class AvatarRenderer:
 
     # ------------------------------------------------------------ public
 
-    def render(self, params: MaskParams) -> np.ndarray:
-        """(H, W, 3) uint8 RGB; the placeholder when no face is present."""
-        if not params.face_present:
-            return self._placeholder.copy()
+    def _read_rgba(self, params: MaskParams) -> np.ndarray:
         self._pose(params)
         # reading RGBA is a plain copy in llvmpipe (RGB makes it convert per
         # pixel, ~0.5 ms); dropping alpha on the CPU is cheaper
         self._fbo.read_into(self._rgba, components=4, alignment=1)
-        return cv2.cvtColor(self._rgba, cv2.COLOR_RGBA2RGB)
+        return self._rgba
+
+    def render(self, params: MaskParams) -> np.ndarray:
+        """(H, W, 3) uint8 RGB; the placeholder when no face is present."""
+        if not params.face_present:
+            return self._placeholder.copy()
+        return cv2.cvtColor(self._read_rgba(params), cv2.COLOR_RGBA2RGB)
 
     def render_yuv420(self, params: MaskParams) -> np.ndarray:
-        """(H*3//2, W) uint8 I420, converted on the GPU and read back once."""
+        """(H*3//2, W) uint8 I420, as cv2.COLOR_RGB2YUV_I420 gives for render()."""
         if not params.face_present:
             return self._placeholder_yuv.copy()
-        self._pose(params)
-        ctx = self.ctx
-        ctx.disable(ctx.DEPTH_TEST | ctx.CULL_FACE)
-        self._fbo_yuv.use()
-        self._color.use(location=0)
-        # two branch-free draws: Y rows, then the U and V rows
-        q = self.width // 4
-        self._fbo_yuv.viewport = (0, 0, q, self.height)
-        self._vao_y.render(vertices=3)
-        self._fbo_yuv.viewport = (0, self.height, q, self.height // 2)
-        self._vao_uv.render(vertices=3)
-        out = np.empty((self.height * 3 // 2, self.width), np.uint8)
-        self._fbo_yuv.read_into(out, components=4, alignment=1)
-        return out
+        return cv2.cvtColor(self._read_rgba(params), cv2.COLOR_RGBA2YUV_I420)
 
     def close(self) -> None:
         if self.ctx is not None:
