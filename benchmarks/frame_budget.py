@@ -11,6 +11,7 @@ Usage: python benchmarks/frame_budget.py [--clip PATH] [--frames 300]
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from fractions import Fraction
@@ -91,6 +92,7 @@ def main() -> None:
     emit("frame_budget", {
         "clip": args.clip.name, "size": f"{W}x{H}", "frames_measured": len(stages["total"]),
         "frames_with_face": int(faces),
+        "load_avg_1m": round(os.getloadavg()[0], 2),   # a busy shared machine inflates every stage
         "ms": {k: percentiles(v) for k, v in stages.items()},
         "targets_ms": {"total_p50": 12, "total_p95": 18},
         "note": "decode = VP8 640x480 (what the relay decodes); render includes yuv420p readback",
