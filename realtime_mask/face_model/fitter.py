@@ -5,9 +5,9 @@ mat-vecs):
   1. Head pose: weighted similarity (Umeyama) from the current model shape to
      MediaPipe's 3D landmarks on a rigid subset. The subset is derived, not
      hand-listed: landmarks that no ICT expression moves by more than
-     RIGID_MAX_MOTION_CM, that are not on the face contour and whose
-     correspondence was stable across views (forehead, nose bridge and tip,
-     eye corners, upper cheeks...).
+     RIGID_MAX_MOTION_CM, that are not on the face contour, not around the eyes
+     (RIGID_EYE_CLEARANCE_CM) and whose correspondence was stable across views
+     (forehead, nose bridge and tip, upper cheeks...).
   2. Expression: the landmarks are brought into the model frame and the
      residual from the (identity-adjusted) mean shape is solved as a weighted
      ridge least squares over the expression shapes, clipped to [0, 1] and
@@ -62,12 +62,17 @@ from .correspondence import (N_FACE_LANDMARKS, Correspondence, ViewOffset, load_
                              similarity,
                              to_camera_frame)
 from .eye_calibration import EyeCalibration, load_eye_calibration
-from .eyes import EyeModel, HeadFrame
+from .eyes import EyeModel, HeadFrame, eyeball_geometry
 
 NUISANCE_SHAPES = ("eyeBlink_L", "eyeBlink_R", "eyeSquint_L", "eyeSquint_R",
                    "eyeWide_L", "eyeWide_R")
 RIGID_COUNT = 60         # landmarks in the rigid subset
 RIGID_MAX_SPREAD_CM = 0.25
+# MediaPipe moves its eye-region landmarks with the iris and the lids (on
+# rendered eyes looking up 10 degrees the fitted head pitch fell 0.9-2 degrees
+# when they were in the rigid set; 0.1-1.1 degrees with this clearance from the
+# eyeball centres). The eye read-out needs a head frame that the eyes do not move.
+RIGID_EYE_CLEARANCE_CM = 2.8
 CONTOUR_WEIGHT = 0.1
 Z_WEIGHT = 0.5            # MediaPipe depth is a learned guess: trust it less than x, y
 EXPRESSION_RIDGE = 0.3    # prior on the expression weights (cm^2 scale of the residual)
@@ -116,8 +121,8 @@ class FaceFitter:
                  eye_calibration: EyeCalibration | None = None):
         corr = correspondence or load_correspondence(model)
         self.correspondence = corr
-        self.eyes = EyeModel(model, corr)
         self.eye_calibration = eye_calibration or load_eye_calibration(model)
+        self.eyes = EyeModel(model, corr, self.eye_calibration.centre_prior)
         names = list(EXPRESSION_NAMES) + list(NUISANCE_SHAPES)
         idx = [model.expression_index(n) for n in names]
         self._n_out = len(EXPRESSION_NAMES)
@@ -159,6 +164,9 @@ class FaceFitter:
         motion = np.linalg.norm(model.expression_deltas[idx][:, corr.tri],
                                 axis=-1).max(axis=(0, 2)).astype(np.float64)    # (L,)
         candidates = ~corr.contour & (corr.spread < RIGID_MAX_SPREAD_CM)
+        for side in ("left", "right"):
+            centre = eyeball_geometry(model, side).centre
+            candidates &= np.linalg.norm(mean - centre, axis=1) > RIGID_EYE_CLEARANCE_CM
         motion[~candidates] = np.inf
         self.rigid = np.sort(np.argsort(motion)[:RIGID_COUNT])
         self.rigid = self.rigid[np.isfinite(motion[self.rigid])]
@@ -219,7 +227,7 @@ class FaceFitter:
         head = HeadFrame(scale=s, rotation=r, translation=t)
         self.last_head = head
         eyes = {side: self.eye_calibration.apply(side, eye)
-                for side, eye in self.eyes.measure(landmarks, head).items()}
+                for side, eye in self.eyes.measure(landmarks, head, timestamp).items()}
         conf = float(landmarks.confidence) * float(np.clip(1.0 - rms / RESIDUAL_SCALE_CM, 0, 1))
         return MaskParams(
             timestamp=float(timestamp), face_present=True, confidence=conf,
