@@ -22,7 +22,7 @@ from .face_model.correspondence import in_own_thread
 from .face_model.eyes import eye_opening_measures
 from .params import EyeParams, HeadPose, MaskParams
 
-POOL_VERSION = 3
+POOL_VERSION = 4
 POOL_SIZE = 16
 MAX_CANDIDATES = 140
 FIRST_CANDIDATE = 1001

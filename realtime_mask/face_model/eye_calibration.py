@@ -11,6 +11,9 @@ them as a video session, and regress the truth on the raw read-out, per eye:
 
 with gaze from gaze alone and lids from lids and pitch (see INPUTS).
 
+The eye model's corner correction after those neutral frames is kept too: a
+session starts from it (eyes.py, `centre_prior`).
+
 The 4x5 matrices are applied to every fitted frame (two tiny mat-vecs). The
 same correction makes the round trip patient -> MaskParams -> avatar -> read-out
 consistent, which is what lets the doctor's picture reproduce the patient's
@@ -28,7 +31,7 @@ from ..params import EyeParams, HeadPose, MaskParams
 from .assets import FaceModel, cache_dir
 from .correspondence import in_own_thread
 
-CALIBRATION_VERSION = 2
+CALIBRATION_VERSION = 3
 SIDES = ("left", "right")
 SAMPLES = 180
 SEED = 1234
@@ -45,6 +48,9 @@ INPUTS = ((0, 1), (0, 1), (1, 2, 3), (1, 2, 3))
 @dataclass(frozen=True)
 class EyeCalibration:
     matrices: dict[str, np.ndarray]   # side -> (4, 5)
+    # side -> (2,): eyes.EyeModel's corner correction on the neutral mean face
+    # (cm, head axes), where each session starts
+    centre_prior: dict[str, np.ndarray]
 
     def apply(self, side: str, eye: EyeParams) -> EyeParams:
         m = self.matrices[side]
@@ -53,7 +59,8 @@ class EyeCalibration:
         return EyeParams(float(yaw), float(pitch), float(upper), float(lower), eye.blink)
 
 
-IDENTITY = EyeCalibration({s: np.hstack([np.eye(4), np.zeros((4, 1))]) for s in SIDES})
+IDENTITY = EyeCalibration({s: np.hstack([np.eye(4), np.zeros((4, 1))]) for s in SIDES},
+                          {s: np.zeros(2) for s in SIDES})
 
 
 def calibration_cache_file(model: FaceModel):
@@ -67,11 +74,13 @@ def load_eye_calibration(model: FaceModel, rebuild: bool = False) -> EyeCalibrat
     path = calibration_cache_file(model)
     if path.is_file() and not rebuild:
         with np.load(path) as z:
-            return EyeCalibration({s: z[s] for s in SIDES})
+            return EyeCalibration({s: z[s] for s in SIDES},
+                                  {s: z[f"{s}_centre_prior"] for s in SIDES})
     cal = in_own_thread(build_eye_calibration, model)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, **cal.matrices)
+    np.savez(tmp, **cal.matrices,
+             **{f"{s}_centre_prior": v for s, v in cal.centre_prior.items()})
     tmp.replace(path)
     return cal
 
@@ -101,8 +110,9 @@ def build_eye_calibration(model: FaceModel) -> EyeCalibration:
         return fitter.fit(lm, t) if lm is not None else None
 
     try:
-        for _ in range(40):          # the session learns the neutral face first
+        for _ in range(60):          # the session learns the neutral face first
             read(_neutral(0))
+        centre_prior = {s: fitter.eyes.corner_lag(s) for s in SIDES}
         for _ in range(SAMPLES):
             eyes = {s: EyeParams(rng.uniform(-YAW, YAW), rng.uniform(-PITCH, PITCH),
                                  rng.uniform(*UPPER), rng.uniform(*LOWER)) for s in SIDES}
@@ -128,4 +138,4 @@ def build_eye_calibration(model: FaceModel) -> EyeCalibration:
             cols = list(inputs) + [4]
             m[row, cols] = np.linalg.lstsq(x[:, cols], y[:, row], rcond=None)[0]
         matrices[s] = m
-    return EyeCalibration(matrices)
+    return EyeCalibration(matrices, centre_prior)

@@ -12,30 +12,42 @@ camera frame of the landmarks (pixels; X = image right, Y = up, Z = towards the
 camera). The head's horizontal and vertical axes seen in the image are the
 first two columns of s * R[:2, :2].
 
-Eyeball rotation (yaw_deg, pitch_deg). The eyeball centre is placed by an
-equivalent geometric model anchored on the eye's own corners: ICT's eyeball
-centre (`EyeballGeometry`: centre of the sphere fitted to the outer eyeball
-shell without its cornea bulge, the renderer's eyeball centre) is stored as an offset from the midpoint of the two corner landmarks on the ICT
-mean face; in a frame that offset is rotated and scaled by the fitted (s, R)
-and added to the observed corner midpoint. (Carrying the ICT centre through the
-full fit with identity was tried first: an error of a millimetre in the fitted
-shape around the eye is 4 degrees of gaze, the corners pin it down directly.)
-The iris-centre landmark, taken relative to that centre and divided by s, gives
-the in-image offset d (cm) of the apparent iris centre; it is placed on the sphere
-of radius rho (ICT eyeball centre to the iris-disc centre) in front of the
-centre, rotated back into the head frame (v = R^T v_cam) and read as a Fick
-gimbal, gaze 0 = the head's +z:
+Eyeball rotation (yaw_deg, pitch_deg). The iris-centre landmark is read
+against an eyeball centre that moves with the head, not with the eye:
+
+  centre = head_c + lowpass(corner_c - head_c)
+
+head_c is ICT's eyeball centre (`EyeballGeometry`: centre of the sphere fitted
+to the outer eyeball shell without its cornea bulge, the renderer's eyeball
+centre) carried into the image by the fitted (s, R, t). corner_c places the same
+centre from the eye's own corners: ICT's offset from the corner midpoint on the
+mean face, rotated and scaled by (s, R), added to the observed midpoint. The
+corners carry the patient's own eye position (an ICT face shape error of a
+millimetre is 4-5 degrees of gaze), but MediaPipe drags them along with the
+iris: on rendered eyes turned by known angles the corners moved 30-100 % as far
+as the iris, so a 2 degree, 4 Hz nystagmus all but vanished from one eye. The
+head frame does not follow the iris (the fitter's rigid landmarks keep clear of
+the eyes). So the corners are trusted only for the slow part: the low-pass
+(time constant CORNER_TAU_S) passes a sustained deviation or a slow drift from
+the corners and leaves the fast eye movements to the head-fixed centre. The
+low-pass runs in head units and starts, in each session and for a single
+photo, from its value on the neutral rendered mean face (`centre_prior`, from
+eye_calibration.py): the head frame alone misplaces the eyeballs by 2-3 mm,
+mirrored between the eyes (as a fit without perspective would).
+Measured with benchmarks/fidelity.py (13 synthetic patients, MaskParams):
+median deviation error 8.3 -> 5.0 degrees, nystagmus found in 1 -> 3 of 3
+patients, MRD1 error 2.3 -> 1.8 mm, against the corners-only centre.
+
+The iris offset from that centre, divided by s, is placed on the sphere of
+radius rho (ICT eyeball centre to the iris-disc centre) in front of the centre,
+rotated back into the head frame (v = R^T v_cam) and read as a Fick gimbal,
+gaze 0 = the head's +z:
   yaw   = atan2(v.x, v.z)          (+ = towards the patient's left)
   pitch = atan2(v.y, |v.xz|)       (+ = up)
 i.e. the eye direction is Ry(yaw) Rx(-pitch) (0, 0, 1), the renderer's
-convention. Before this, the iris offset from the corner midpoint is scaled by
-(ICT eye width / patient's eye width, both in head units), so the iris sits at
-the same relative place between the corners on the avatar as on the patient.
-Last, the per-eye gaze offset measured on the rendered mean face
-(correspondence.py, step 5) removes MediaPipe's own bias on an ICT eye.
-Measured: the ICT avatar (AvatarRenderer) drawn at eye yaw -20/0/+20 reads back
-as about -19/+3/+19 (left eye) and -18/-3/+14 (right eye); its rest pitch reads
-about -8 (tests/test_eyes.py checks the yaw read-back).
+convention. Last, the per-eye gaze offset measured on the rendered mean face
+(correspondence.py, step 5) removes MediaPipe's own bias on an ICT eye (the eye
+calibration, eye_calibration.py, then corrects gains and cross-talk).
 
 Lids (upper_lid, lower_lid), in iris radii. Each landmark of the eye is
 expressed relative to the iris centre in the head's image axes (u along the
@@ -76,6 +88,7 @@ BLINK_CLOSED = 0.25    # aperture fraction of A_open counted as fully closed (Me
 GAZE_HOLD_BLINK = 0.5
 IRIS_OPEN_MIN = 0.8    # iris radius samples only while aperture > this * A_open
 DEFAULT_IRIS_RADIUS_CM = 0.585
+CORNER_TAU_S = 0.5     # low-pass of the corner-placed eyeball centre (module docstring)
 HISTORY = 300          # frames in the running medians (~10 s at 30 fps)
 MEDIAN_REFRESH = 10    # samples between recomputations of a running median
 WARMUP = 15            # samples before a running median replaces the default
@@ -198,12 +211,16 @@ class _EyeState:
         self.iris_radius = _RunningMedian(DEFAULT_IRIS_RADIUS_CM)
         self.aperture = _RunningMedian(NEUTRAL_UPPER_LID + NEUTRAL_LOWER_LID)
         self.last_gaze = (0.0, 0.0)
+        # lowpass(corner_c - head_c), cm along the head's x and y axes
+        self.corner_lag = np.zeros(2)
+        self.last_time, self.seen = 0.0, False
 
 
 class EyeModel:
     """Per-session eye measurement; `reset()` for a new session."""
 
-    def __init__(self, model: FaceModel, correspondence: Correspondence):
+    def __init__(self, model: FaceModel, correspondence: Correspondence,
+                 centre_prior: dict[str, np.ndarray] | None = None):
         # Patient's left eye = ICT "left" (the face's own side), MediaPipe 473.. block.
         self.geometry = {side: eyeball_geometry(model, side) for side in CONTOURS}
         mean = correspondence.points(model.neutral.astype(np.float64))
@@ -212,24 +229,33 @@ class EyeModel:
             for side, c in CONTOURS.items()}
         self._gaze_cal = {side: correspondence.gaze_calibration[i]
                           for i, side in enumerate(("left", "right"))}
-        self._model_width = {side: float(np.linalg.norm((mean[c.outer] - mean[c.inner])[:2]))
-                             for side, c in CONTOURS.items()}
+        # Where a session's corner correction starts (eye_calibration.py measures it
+        # on the rendered mean face): the head frame's weak perspective misplaces
+        # the eyeballs by about a millimetre, mirrored between the eyes.
+        self.centre_prior = centre_prior or {side: np.zeros(2) for side in CONTOURS}
         self.reset()
 
     def reset(self) -> None:
         self._state = {side: _EyeState() for side in CONTOURS}
+        for side, st in self._state.items():
+            st.corner_lag = self.centre_prior[side].copy()
 
-    def measure(self, landmarks: Landmarks, head: HeadFrame) -> dict[str, EyeParams]:
+    def corner_lag(self, side: str) -> np.ndarray:
+        """The session's current corner correction (cm, head axes)."""
+        return self._state[side].corner_lag.copy()
+
+    def measure(self, landmarks: Landmarks, head: HeadFrame,
+                timestamp: float) -> dict[str, EyeParams]:
         # Camera frame, 2D (x right, y up, pixels), converted once for both eyes.
         xy = landmarks.points[:, :2].astype(np.float64) * (1.0, -1.0)
         # head x / y axes as seen in the image (pixels per cm)
         basis = head.scale * head.rotation[:2, :2]
         inv_basis = np.linalg.inv(basis)
-        return {side: self._measure_eye(side, c, xy, head, inv_basis)
+        return {side: self._measure_eye(side, c, xy, head, inv_basis, timestamp)
                 for side, c in CONTOURS.items()}
 
     def _measure_eye(self, side: str, c: EyeContour, xy: np.ndarray, head: HeadFrame,
-                     inv_basis: np.ndarray) -> EyeParams:
+                     inv_basis: np.ndarray, timestamp: float) -> EyeParams:
         st = self._state[side]
         iris = xy[c.iris[0]]
         r_obs = float(np.mean(np.linalg.norm(xy[list(c.iris[1:])] - iris, axis=1))) / head.scale
@@ -255,18 +281,30 @@ class EyeModel:
         if blink > GAZE_HOLD_BLINK:
             yaw, pitch = st.last_gaze
         else:
-            mid = 0.5 * (xy[c.inner] + xy[c.outer])
-            width = float(np.linalg.norm(inv_basis @ (xy[c.outer] - xy[c.inner])))
-            k = self._model_width[side] / max(width, 1e-6)
-            yaw, pitch = self._gaze(side, mid + k * (iris - mid), mid, head)
+            centre = self._eyeball_centre(side, c, xy, head, inv_basis, timestamp)
+            yaw, pitch = self._gaze(side, iris, centre, head)
             st.last_gaze = (yaw, pitch)
         return EyeParams(yaw_deg=yaw, pitch_deg=pitch, upper_lid=float(upper_lid),
                          lower_lid=float(lower_lid), blink=blink)
 
-    def _gaze(self, side: str, iris_xy: np.ndarray, corner_mid_xy: np.ndarray,
+    def _eyeball_centre(self, side: str, c: EyeContour, xy: np.ndarray, head: HeadFrame,
+                        inv_basis: np.ndarray, timestamp: float) -> np.ndarray:
+        """Image position (x right, y up) of the eyeball centre (module docstring)."""
+        st = self._state[side]
+        head_c = (head.scale * (head.rotation @ self.geometry[side].centre) + head.translation)[:2]
+        mid = 0.5 * (xy[c.inner] + xy[c.outer])
+        corner_c = mid + head.scale * (head.rotation[:2] @ self._centre_offset[side])
+        # A session (or a single photo) starts from the prior: a first frame's
+        # corners would already carry that frame's gaze.
+        dt = float(np.clip(timestamp - st.last_time, 0.0, 0.5)) if st.seen else 0.0
+        st.corner_lag += dt / (CORNER_TAU_S + dt) * (inv_basis @ (corner_c - head_c)
+                                                     - st.corner_lag)
+        st.last_time, st.seen = timestamp, True
+        return head_c + head.scale * (head.rotation[:2, :2] @ st.corner_lag)
+
+    def _gaze(self, side: str, iris_xy: np.ndarray, centre: np.ndarray,
               head: HeadFrame) -> tuple[float, float]:
         g = self.geometry[side]
-        centre = corner_mid_xy + head.scale * (head.rotation[:2] @ self._centre_offset[side])
         d = (iris_xy - centre) / head.scale
         d2 = float(d @ d)
         rho2 = g.rho * g.rho
