@@ -35,7 +35,7 @@ photo, from its value on the neutral rendered mean face (`centre_prior`, from
 eye_calibration.py): the head frame alone misplaces the eyeballs by 2-3 mm,
 mirrored between the eyes (as a fit without perspective would).
 Measured with benchmarks/fidelity.py (13 synthetic patients, MaskParams):
-median deviation error 8.3 -> 5.0 degrees, nystagmus found in 1 -> 3 of 3
+median deviation error 8.3 -> 4.9 degrees, nystagmus found in 1 -> 3 of 3
 patients, MRD1 error 2.3 -> 1.8 mm, against the corners-only centre.
 
 The iris offset from that centre, divided by s, is placed on the sphere of
