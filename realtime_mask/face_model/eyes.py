@@ -229,9 +229,8 @@ class EyeModel:
             for side, c in CONTOURS.items()}
         self._gaze_cal = {side: correspondence.gaze_calibration[i]
                           for i, side in enumerate(("left", "right"))}
-        # Where a session's corner correction starts (eye_calibration.py measures it
-        # on the rendered mean face): the head frame's weak perspective misplaces
-        # the eyeballs by about a millimetre, mirrored between the eyes.
+        # Where a session's corner correction starts (eye_calibration.py measures
+        # it on the rendered mean face; module docstring).
         self.centre_prior = centre_prior or {side: np.zeros(2) for side in CONTOURS}
         self.reset()
 
