@@ -106,6 +106,21 @@ def cache_dir() -> Path:
     return Path(base) / "realtime-mask"
 
 
+def cached_arrays(path: Path, build, rebuild: bool = False) -> dict[str, np.ndarray]:
+    """The named arrays saved at path, or build() -> {name: array}, saved and
+    returned. Each process writes its own temporary file and renames it into
+    place, so concurrent builders never read a half-written cache."""
+    if path.is_file() and not rebuild:
+        with np.load(path) as z:
+            return {name: z[name] for name in z.files}
+    arrays = build()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
+    np.savez(tmp, **arrays)
+    tmp.replace(path)
+    return arrays
+
+
 # ---------------------------------------------------------------- sources
 
 class _Source:

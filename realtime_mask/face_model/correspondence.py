@@ -55,13 +55,12 @@ its own so its GL context cannot disturb the caller's); later loads read one
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .assets import MULTIPIE68, PARTS, FaceModel, cache_dir
+from .assets import MULTIPIE68, PARTS, FaceModel, cache_dir, cached_arrays
 
 CORRESPONDENCE_FORMAT = 5
 N_FACE_LANDMARKS = 468
@@ -136,22 +135,8 @@ def correspondence_cache_file(model: FaceModel) -> Path:
 
 
 def load_correspondence(model: FaceModel, rebuild: bool = False) -> Correspondence:
-    path = correspondence_cache_file(model)
-    if path.is_file() and not rebuild:
-        with np.load(path) as z:
-            return Correspondence(tri=z["tri"], bary=z["bary"], spread=z["spread"],
-                                  views_seen=z["views_seen"], contour=z["contour"],
-                                  offset=z["offset"], gaze_calibration=z["gaze_calibration"],
-                                  view_angles=z["view_angles"], view_offsets=z["view_offsets"])
-    corr = build_correspondence(model)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")   # concurrent builders: own tmp
-    np.savez(tmp, tri=corr.tri, bary=corr.bary, spread=corr.spread,
-             views_seen=corr.views_seen, contour=corr.contour, offset=corr.offset,
-             gaze_calibration=corr.gaze_calibration, view_angles=corr.view_angles,
-             view_offsets=corr.view_offsets)
-    tmp.replace(path)
-    return corr
+    return Correspondence(**cached_arrays(correspondence_cache_file(model),
+                                          lambda: vars(build_correspondence(model)), rebuild))
 
 
 # ------------------------------------------------------------------ building

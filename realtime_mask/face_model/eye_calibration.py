@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..params import EyeParams, HeadPose, MaskParams
-from .assets import FaceModel, cache_dir
+from .assets import FaceModel, cache_dir, cached_arrays
 from .correspondence import in_own_thread
 
 CALIBRATION_VERSION = 3
@@ -71,18 +71,12 @@ def calibration_cache_file(model: FaceModel):
 
 
 def load_eye_calibration(model: FaceModel, rebuild: bool = False) -> EyeCalibration:
-    path = calibration_cache_file(model)
-    if path.is_file() and not rebuild:
-        with np.load(path) as z:
-            return EyeCalibration({s: z[s] for s in SIDES},
-                                  {s: z[f"{s}_centre_prior"] for s in SIDES})
-    cal = in_own_thread(build_eye_calibration, model)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, **cal.matrices,
-             **{f"{s}_centre_prior": v for s, v in cal.centre_prior.items()})
-    tmp.replace(path)
-    return cal
+    def build() -> dict[str, np.ndarray]:
+        cal = in_own_thread(build_eye_calibration, model)
+        return {**cal.matrices, **{f"{s}_centre_prior": v for s, v in cal.centre_prior.items()}}
+
+    z = cached_arrays(calibration_cache_file(model), build, rebuild)
+    return EyeCalibration({s: z[s] for s in SIDES}, {s: z[f"{s}_centre_prior"] for s in SIDES})
 
 
 def _neutral(t: float) -> MaskParams:
