@@ -27,15 +27,7 @@ How it is derived (`build_correspondence`):
      interpolated at the fitted head angle, to the expression residual, since
      MediaPipe's brows and far-side contour shift as the head turns). Added to the model shape, the neutral avatar fits with zero
      expression and its true head angles.
-  5. Gaze calibration: MediaPipe's iris and corner landmarks on the rendered
-     avatar eye are slightly biased (the iris centre reads a few degrees low).
-     The mean face is rendered again with its irises painted at known gaze
-     angles (GAZE_GRID, two head poses), fitted with FaceFitter, and the mean
-     per-eye (true - measured) yaw and pitch is kept as an offset
-     (`gaze_calibration`, applied by eyes.EyeModel). Only an offset: the gains
-     measured this way (~1.2 yaw, ~2 pitch) come from the painted eye's lids
-     not following the gaze, which real lids do, so they would not transfer.
-  6. The spread of the per-view points (cm) is kept: landmarks that slide with
+  5. The spread of the per-view points (cm) is kept: landmarks that slide with
      the view (the face contour/jawline, FACE_OVAL below) have a large spread and
      are excluded from rigid pose and down-weighted in the fit.
 
@@ -62,7 +54,7 @@ import numpy as np
 
 from .assets import MULTIPIE68, PARTS, FaceModel, cache_dir, cached_arrays
 
-CORRESPONDENCE_FORMAT = 5
+CORRESPONDENCE_FORMAT = 6
 N_FACE_LANDMARKS = 468
 
 # (yaw, pitch) degrees of the rendered views. +yaw turns the face to its left.
@@ -101,8 +93,6 @@ class Correspondence:
     views_seen: np.ndarray  # (468,) int32: in how many views the landmark was found
     contour: np.ndarray    # (468,) bool: face-oval landmarks (slide with the view)
     offset: np.ndarray     # (468, 3) float32, cm: MediaPipe 3D minus ICT point, model frame
-    gaze_calibration: np.ndarray = None  # (2, 2, 3): eyes (left, right) x (yaw, pitch) x
-                                         # (a_yaw, a_pitch, b): true = a . measured + b
     view_angles: np.ndarray = None       # (V, 2) head (yaw, pitch) of each tracked view
     view_offsets: np.ndarray = None      # (V, 468, 3) the offset measured in that view
 
@@ -110,8 +100,6 @@ class Correspondence:
         if self.view_angles is None:
             self.view_angles = np.zeros((1, 2), np.float32)
             self.view_offsets = self.offset[None]
-        if self.gaze_calibration is None:
-            self.gaze_calibration = np.tile(np.array([[1.0, 0, 0], [0, 1.0, 0]]), (2, 1, 1))
 
     def points(self, vertices: np.ndarray) -> np.ndarray:
         """Landmark positions on a mesh (N, 3) or a stack of meshes (..., N, 3)."""
@@ -166,14 +154,13 @@ def build_correspondence(model: FaceModel, views=VIEWS) -> Correspondence:
     return in_own_thread(_build, model, views)
 
 
-def render_mean_face(model: FaceModel, yaw: float = 0.0, pitch: float = 0.0,
-                     gaze: tuple[float, float] | None = None) -> np.ndarray:
+def render_mean_face(model: FaceModel, yaw: float = 0.0, pitch: float = 0.0) -> np.ndarray:
     """The ICT mean face as the correspondence build sees it (RGB, IMAGE_SIZE^2),
     head turned by yaw/pitch degrees: ground truth for pose tests."""
     def render() -> np.ndarray:
         renderer = _MeanFaceRenderer(model)
         try:
-            return renderer.render(yaw, pitch, gaze)[0]
+            return renderer.render(yaw, pitch)[0]
         finally:
             renderer.close()
 
@@ -187,7 +174,6 @@ def _build(model: FaceModel, views) -> Correspondence:
     tracker = MediaPipeTracker(static_image_mode=True)
     try:
         corr = _surface_correspondence(model, views, renderer, tracker)
-        corr.gaze_calibration = _calibrate_gaze(model, corr, renderer, tracker)
     finally:
         tracker.close()
         renderer.close()
@@ -227,37 +213,6 @@ def _surface_correspondence(model: FaceModel, views, renderer: "_MeanFaceRendere
     corr.view_offsets = offsets.astype(np.float32)
     corr.offset = np.median(offsets, axis=0).astype(np.float32)
     return corr
-
-
-GAZE_GRID = tuple((y, p) for y in (-20, -10, 0, 10, 20) for p in (-12, 0, 12))
-GAZE_HEAD_POSES = ((0, 0), (12, 6))
-
-
-def _calibrate_gaze(model: FaceModel, corr: Correspondence, renderer: "_MeanFaceRenderer",
-                    tracker) -> np.ndarray:
-    from .eye_calibration import IDENTITY
-    from .fitter import FaceFitter
-
-    # corr still has the identity gaze calibration; no rendered-eye calibration yet
-    fitter = FaceFitter(model, corr, eye_calibration=IDENTITY)
-    rows = {"left": [], "right": []}
-    for head in GAZE_HEAD_POSES:
-        for gaze in GAZE_GRID:
-            rgb, _, _ = renderer.render(*head, gaze=gaze)
-            lm = tracker.track(rgb)
-            if lm is None:
-                continue
-            fitter.reset()
-            out = fitter.fit(lm, 0.0)
-            for side, eye in (("left", out.left_eye), ("right", out.right_eye)):
-                rows[side].append((eye.yaw_deg, eye.pitch_deg, *gaze))
-    cal = np.tile(np.array([[1.0, 0, 0], [0, 1.0, 0]]), (2, 1, 1))
-    for i, side in enumerate(("left", "right")):
-        r = np.array(rows[side])
-        if len(r) < 10:
-            raise RuntimeError("MediaPipe lost the rendered eyes during gaze calibration")
-        cal[i, :, 2] = np.mean(r[:, 2:4] - r[:, 0:2], axis=0)
-    return cal
 
 
 def similarity(model_pts: np.ndarray, obs: np.ndarray, w: np.ndarray):
@@ -467,7 +422,7 @@ class _MeanFaceRenderer:
         centres = [eyeball_geometry(model, side).centre for side in sides]
         axes = [cornea_axis(model, side) for side in sides]
         self.prog["eye_centre"].write(np.array(centres, np.float32).tobytes())
-        self._rest_axes = axes
+        self.prog["eye_axis"].write(np.array(axes, np.float32).tobytes())
         self.prog["iris_radius"].value = _IRIS_RADIUS
         self.prog["pupil_radius"].value = _PUPIL_RADIUS
         s = IMAGE_SIZE
@@ -476,18 +431,10 @@ class _MeanFaceRenderer:
         self.depth = self.ctx.depth_renderbuffer((s, s))
         self.fbo = self.ctx.framebuffer([self.colour, self.position], self.depth)
 
-    def render(self, yaw: float, pitch: float, gaze: tuple[float, float] | None = None):
-        """RGB image, model position per pixel, and a hit mask (all top row first).
-        gaze: both irises painted at this (yaw, pitch) in degrees (Fick, gaze 0 =
-        the head's +z); None paints them on ICT's own cornea axes."""
+    def render(self, yaw: float, pitch: float):
+        """RGB image, model position per pixel, and a hit mask (all top row first);
+        the irises are painted on ICT's own cornea axes."""
         import moderngl
-
-        if gaze is None:
-            axes = self._rest_axes
-        else:
-            g = _rotation(*gaze) @ np.array([0.0, 0.0, 1.0])
-            axes = [g, g]
-        self.prog["eye_axis"].write(np.array(axes, np.float32).tobytes())
 
         r = _rotation(yaw, pitch)
         model_m = np.eye(4)

@@ -45,9 +45,8 @@ gaze 0 = the head's +z:
   yaw   = atan2(v.x, v.z)          (+ = towards the patient's left)
   pitch = atan2(v.y, |v.xz|)       (+ = up)
 i.e. the eye direction is Ry(yaw) Rx(-pitch) (0, 0, 1), the renderer's
-convention. Last, the per-eye gaze offset measured on the rendered mean face
-(correspondence.py, step 5) removes MediaPipe's own bias on an ICT eye (the eye
-calibration, eye_calibration.py, then corrects gains and cross-talk).
+convention. The eye calibration (eye_calibration.py) then corrects MediaPipe's
+offsets, gains and cross-talk on a rendered eye.
 
 Lids (upper_lid, lower_lid), in iris radii. Each landmark of the eye is
 expressed relative to the iris centre in the head's image axes (u along the
@@ -227,8 +226,6 @@ class EyeModel:
         self._centre_offset = {
             side: self.geometry[side].centre - 0.5 * (mean[c.inner] + mean[c.outer])
             for side, c in CONTOURS.items()}
-        self._gaze_cal = {side: correspondence.gaze_calibration[i]
-                          for i, side in enumerate(("left", "right"))}
         # Where a session's corner correction starts (eye_calibration.py measures
         # it on the rendered mean face; module docstring).
         self.centre_prior = centre_prior or {side: np.zeros(2) for side in CONTOURS}
@@ -311,9 +308,7 @@ class EyeModel:
             d *= np.sqrt(rho2 / d2) * 0.999
             d2 = float(d @ d)
         v_cam = np.array([d[0], d[1], np.sqrt(rho2 - d2)])
-        raw = np.array([*_angles(head.rotation.T @ v_cam), 1.0])
-        yaw, pitch = self._gaze_cal[side] @ raw
-        return float(yaw), float(pitch)
+        return _angles(head.rotation.T @ v_cam)
 
 
 def _angles(v: np.ndarray) -> tuple[float, float]:
