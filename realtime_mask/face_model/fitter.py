@@ -62,7 +62,7 @@ from .correspondence import (N_FACE_LANDMARKS, Correspondence, ViewOffset, load_
                              similarity,
                              to_camera_frame)
 from .eye_calibration import EyeCalibration, load_eye_calibration
-from .eyes import EyeModel, HeadFrame, eyeball_geometry
+from .eyes import EyeModel, HeadFrame
 
 NUISANCE_SHAPES = ("eyeBlink_L", "eyeBlink_R", "eyeSquint_L", "eyeSquint_R",
                    "eyeWide_L", "eyeWide_R")
@@ -164,9 +164,8 @@ class FaceFitter:
         motion = np.linalg.norm(model.expression_deltas[idx][:, corr.tri],
                                 axis=-1).max(axis=(0, 2)).astype(np.float64)    # (L,)
         candidates = ~corr.contour & (corr.spread < RIGID_MAX_SPREAD_CM)
-        for side in ("left", "right"):
-            centre = eyeball_geometry(model, side).centre
-            candidates &= np.linalg.norm(mean - centre, axis=1) > RIGID_EYE_CLEARANCE_CM
+        for eyeball in self.eyes.geometry.values():
+            candidates &= np.linalg.norm(mean - eyeball.centre, axis=1) > RIGID_EYE_CLEARANCE_CM
         motion[~candidates] = np.inf
         self.rigid = np.sort(np.argsort(motion)[:RIGID_COUNT])
         self.rigid = self.rigid[np.isfinite(motion[self.rigid])]
