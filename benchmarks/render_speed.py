@@ -4,6 +4,7 @@ Prints JSON and saves it under benchmarks/results/. The poses vary every frame
 (head, gaze, lids, a few expressions) so each frame blends and uploads.
 
     .venv/bin/python benchmarks/render_speed.py [--frames 200] [--width 640 --height 480]
+        [--label NAME]     # saves render_speed_640x480_NAME.json (e.g. per GL renderer)
 """
 
 from __future__ import annotations
@@ -69,6 +70,8 @@ def main() -> int:
     ap.add_argument("--frames", type=int, default=200)
     ap.add_argument("--width", type=int, default=640)
     ap.add_argument("--height", type=int, default=480)
+    ap.add_argument("--label", default=None,
+                    help="suffix of the result file name, e.g. the machine or GL renderer")
     args = ap.parse_args()
 
     model = load_face_model()
@@ -82,6 +85,7 @@ def main() -> int:
     result = {
         "benchmark": "render_speed",
         "size": f"{args.width}x{args.height}",
+        "label": args.label,
         "renderer": r.ctx.info["GL_RENDERER"],
         "cpu_count": os.cpu_count(),
         "lp_num_threads": os.environ.get("LP_NUM_THREADS", "default"),
@@ -97,7 +101,8 @@ def main() -> int:
     text = json.dumps(result, indent=2)
     print(text)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"render_speed_{args.width}x{args.height}.json").write_text(text + "\n")
+    suffix = f"_{args.label}" if args.label else ""
+    (RESULTS / f"render_speed_{args.width}x{args.height}{suffix}.json").write_text(text + "\n")
     return 0
 
 
