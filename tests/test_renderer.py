@@ -169,6 +169,27 @@ def test_closed_lids_hide_the_eyeball(face_model):
             assert leaks(r.render(face(left_eye=closed, right_eye=closed))) == (0, 0), pitch
 
 
+
+@pytest.mark.parametrize("seed", [100, 104])
+def test_closed_lids_hide_the_eyeball_of_synthetic_patients(face_model, seed):
+    """Some synthetic faces have eyes further forward than ICT's blink shape
+    allows for: their cornea poked through the shut lids, so MediaPipe saw an
+    open eye and the patient's blinks went missing. Shut lids must hide the
+    eyeball whatever it does behind them."""
+    from realtime_mask.synth.render import PatientRenderer
+
+    with PatientRenderer(face_model, seed) as person:
+        def shut(yaw: float, pitch: float) -> np.ndarray:
+            eye = EyeParams(yaw_deg=yaw, pitch_deg=pitch, upper_lid=-0.9, lower_lid=0.9)
+            return person.render(face(left_eye=eye, right_eye=eye))
+
+        ref = shut(0.0, 0.0)
+        for yaw, pitch in ((25.0, 0.0), (-25.0, 10.0), (0.0, -20.0)):
+            assert np.array_equal(shut(yaw, pitch), ref), (yaw, pitch)
+        open_eye = EyeParams(yaw_deg=25.0)
+        assert not np.array_equal(person.render(face(left_eye=open_eye, right_eye=open_eye)),
+                                  person.render(face()))
+
 # ------------------------------------------------------------------ frames
 
 def test_identical_params_give_identical_bytes(renderer):

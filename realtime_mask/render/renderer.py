@@ -24,7 +24,8 @@ import numpy as np
 from ..face_model.assets import PARTS, FaceModel
 from ..params import EXPRESSION_NAMES, EyeParams, MaskParams
 from .appearance import NEUTRAL_APPEARANCE, Appearance
-from .eye_model import SIDES, EyeLids, build_eye_lids, fit_sphere, rot_x, rot_y, rot_z
+from .eye_model import (CLOSED_APERTURE, SIDES, EyeLids, build_eye_lids, fit_sphere, rot_x,
+                        rot_y, rot_z)
 from .mesh import AvatarMesh, EyeMesh, build_avatar_mesh, build_eye_mesh
 from .placeholder import placeholder_rgb
 from .shaders import load_shader
@@ -285,6 +286,11 @@ class AvatarRenderer:
         if mouth_open:
             self._vao_mouth.render()
         for side, eye in (("L", params.left_eye), ("R", params.right_eye)):
+            if eye.upper_lid + eye.lower_lid <= CLOSED_APERTURE:
+                # Closed lids hide the eyeball. On faces whose eyes sit further
+                # forward than ICT's blink shape allows for (some synthetic
+                # patients), the cornea would otherwise poke through the lids.
+                continue
             eb = self.lids[side].eyeball
             self._prog_eye["u_eye"].write(_gl(eb.model_matrix(eye.yaw_deg, eye.pitch_deg)))
             self._prog_eye["u_centre"].value = tuple(eb.centre)
