@@ -101,6 +101,9 @@ def test_exotropia_and_hypertropia_signs():
     assert s.deviation.vertical_deg == pytest.approx(4.0)
     assert {"exotropia", "hypertropia"} <= s.signs()
     assert any("right eye higher" in f.detail for f in s.findings)
+    # the absolute angle carries the spread between faces; the doctor reads it with it
+    assert all("between faces" in f.detail for f in s.findings
+               if f.sign in ("exotropia", "hypertropia"))
 
 
 def test_deviation_survives_head_turns_and_gaze_changes():

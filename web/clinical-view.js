@@ -128,6 +128,11 @@ function drawPlot(canvas, samples, tEnd, lines, minSpan) {
   ctx.restore();
 }
 
+// The absolute deviation's spread between people with straight eyes (1 sd over
+// synthetic normal faces; clinical/gaze.py DEVIATION_SPREAD_DEG): the doctor
+// sees it next to the number. Changes within the session do not carry it.
+const DEVIATION_SPREAD = { horizontal: 6, vertical: 3 };
+
 // Deviation over the last few seconds: right minus left (+ = eso; + vertical = right higher).
 export function deviationReadout(samples) {
   const h = [], v = [];
@@ -144,7 +149,8 @@ export function deviationReadout(samples) {
     horizontal: hd,
     vertical: vd,
     text: `Deviation: ${Math.abs(hd).toFixed(1)}° (${pd(hd)} Δ)${hName} · ` +
-          `vertical ${Math.abs(vd).toFixed(1)}° (${pd(vd)} Δ)${vName}`,
+          `vertical ${Math.abs(vd).toFixed(1)}° (${pd(vd)} Δ)${vName} ` +
+          `(±${DEVIATION_SPREAD.horizontal}° / ±${DEVIATION_SPREAD.vertical}° between faces)`,
   };
 }
 

@@ -11,7 +11,8 @@ from html import escape
 
 import numpy as np
 
-from .gaze import POSITIONS, deviation_by_position, deviation_series, gaze_traces
+from .gaze import (DEVIATION_SPREAD_DEG, POSITIONS, deviation_by_position, deviation_series,
+                   gaze_traces)
 from .summary import ClinicalSummary, summarize
 from .svgplot import Series, time_plot
 from .track import ParamsTrack
@@ -37,10 +38,12 @@ def _summary_table(s: ClinicalSummary) -> str:
     d, lids, ny = s.deviation, s.lids, s.nystagmus
     rows = [
         ("Horizontal deviation", f"{_fmt(abs(d.horizontal_deg))}° / {_fmt(abs(d.horizontal_pd))} Δ "
-         f"{d.horizontal_name if math.isfinite(d.horizontal_deg) and abs(d.horizontal_deg) >= 0.05 else ''}",
+         f"{d.horizontal_name if math.isfinite(d.horizontal_deg) and abs(d.horizontal_deg) >= 0.05 else ''}"
+         f" (±{DEVIATION_SPREAD_DEG['horizontal']:.0f}° between faces)",
          d.confidence),
         ("Vertical deviation", f"{_fmt(abs(d.vertical_deg))}° / {_fmt(abs(d.vertical_pd))} Δ "
-         f"{d.vertical_name if math.isfinite(d.vertical_deg) and abs(d.vertical_deg) >= 0.05 else ''}",
+         f"{d.vertical_name if math.isfinite(d.vertical_deg) and abs(d.vertical_deg) >= 0.05 else ''}"
+         f" (±{DEVIATION_SPREAD_DEG['vertical']:.0f}° between faces)",
          d.confidence),
     ]
     for side, eye in (("Right", lids.right), ("Left", lids.left)):
@@ -131,6 +134,11 @@ def render_report(track: ParamsTrack, summary: ClinicalSummary | None = None,
 prism dioptres = 100·tan(angle). Shaded bands are blinks.</p>
 <h2>Findings</h2>{_findings(s)}
 <h2>Measurements</h2>{_summary_table(s)}
+<p class="muted">The absolute deviation reads up to about ±{DEVIATION_SPREAD_DEG['horizontal']:.0f}°
+horizontally and ±{DEVIATION_SPREAD_DEG['vertical']:.0f}° vertically off in people with straight
+eyes (1 sd between faces): each eyeball sits a little differently behind its lids. The offset is
+the same all session, so changes (between gaze positions, refixation in a cover test, nystagmus)
+are measured without it.</p>
 <h2>Deviation in the diagnostic gaze positions</h2>{_positions_table(track) if len(track) else ''}
 <h2>Traces</h2>{''.join(plots) or '<p>No frames.</p>'}
 </body></html>
