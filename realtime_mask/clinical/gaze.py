@@ -21,8 +21,8 @@ SPREAD_SCALE_DEG = 2.0
 # How far the absolute deviation reads off between people with straight eyes:
 # 1 sd over 24 synthetic normal faces (benchmarks/normal_spread.py). Each face's
 # eyeball sits a little differently behind its lids, which landmarks cannot
-# show; the offset is constant for a person, so changes within a session (gaze
-# positions, refixation in a cover test, nystagmus) do not carry it.
+# show; the offset is constant for a person, so changes within a session
+# (between gaze positions, nystagmus, saccades) do not carry it.
 DEVIATION_SPREAD_DEG = {"horizontal": 6.3, "vertical": 2.8}
 
 

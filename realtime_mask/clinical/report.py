@@ -134,11 +134,11 @@ def render_report(track: ParamsTrack, summary: ClinicalSummary | None = None,
 prism dioptres = 100·tan(angle). Shaded bands are blinks.</p>
 <h2>Findings</h2>{_findings(s)}
 <h2>Measurements</h2>{_summary_table(s)}
-<p class="muted">The absolute deviation reads up to about ±{DEVIATION_SPREAD_DEG['horizontal']:.0f}°
-horizontally and ±{DEVIATION_SPREAD_DEG['vertical']:.0f}° vertically off in people with straight
-eyes (1 sd between faces): each eyeball sits a little differently behind its lids. The offset is
-the same all session, so changes (between gaze positions, refixation in a cover test, nystagmus)
-are measured without it.</p>
+<p class="muted">In people with straight eyes the absolute deviation reads off by about
+±{DEVIATION_SPREAD_DEG['horizontal']:.0f}° horizontally and ±{DEVIATION_SPREAD_DEG['vertical']:.0f}°
+vertically (1 sd between faces): each eyeball sits a little differently behind its lids. The
+offset stays the same all session, so changes (between gaze positions, nystagmus, saccades) are
+measured without it.</p>
 <h2>Deviation in the diagnostic gaze positions</h2>{_positions_table(track) if len(track) else ''}
 <h2>Traces</h2>{''.join(plots) or '<p>No frames.</p>'}
 </body></html>
