@@ -6,6 +6,7 @@ frame is decoded, tracked, fitted and rendered (yuv420p readback, as the relay
 sends it). Prints per-stage p50/p95 milliseconds as JSON.
 
 Usage: python benchmarks/frame_budget.py [--clip PATH] [--frames 300]
+           [--label NAME]     # saves frame_budget_NAME.json (e.g. per machine)
 """
 
 from __future__ import annotations
@@ -59,6 +60,8 @@ def main() -> None:
     ap.add_argument("--clip", type=Path, default=SHARED_DATA / "videos" / "pyfeat_WolfgangLanger_Pexels.mp4")
     ap.add_argument("--frames", type=int, default=300)
     ap.add_argument("--warmup", type=int, default=20)
+    ap.add_argument("--label", default=None,
+                    help="suffix of the result file name, e.g. the machine or GL renderer")
     args = ap.parse_args()
     if not args.clip.is_file():
         sys.exit(f"clip not found: {args.clip} (expected ../shared/data/videos)")
@@ -88,8 +91,10 @@ def main() -> None:
             for k in ("track", "fit", "render"):
                 stages[k].append(result.timings_ms[k])
             stages["total"].append(decode_ms + result.timings_ms["total"])
+        gl_renderer = masker.renderer.ctx.info["GL_RENDERER"]
 
-    emit("frame_budget", {
+    emit(f"frame_budget_{args.label}" if args.label else "frame_budget", {
+        "benchmark": "frame_budget", "label": args.label, "gl_renderer": gl_renderer,
         "clip": args.clip.name, "size": f"{W}x{H}", "frames_measured": len(stages["total"]),
         "frames_with_face": int(faces),
         "load_avg_1m": round(os.getloadavg()[0], 2),   # a busy shared machine inflates every stage
