@@ -5,7 +5,8 @@ masked by FrameMasker, and measured twice:
   params  - the MaskParams the masker produced (what the report and the live
             view measure);
   avatar  - the avatar frames re-tracked by MediaPipe + FaceFitter (what a
-            doctor looking at the video sees).
+            doctor looking at the video sees), with a fixed face from the
+            session-avatar pool per patient so that runs are reproducible.
 The truth stream itself is measured too (a check of the measurements alone).
 "tracking_bias" says where errors come from: per eye, the median bias, spread
 and gain of gaze (degrees) and lids (mm) against the truth.
@@ -54,7 +55,8 @@ TARGETS = {"deviation_error_deg": 2.0, "nystagmus_frequency_error_hz": 0.2,
            "signs_in_controls": 0}
 
 
-def run_patient(name: str, kw: dict, seed: int, duration: float, model, tracks_dir: Path | None):
+def run_patient(name: str, kw: dict, seed: int, duration: float, model, tracks_dir: Path | None,
+                avatar: int | str = "per-session"):
     from realtime_mask.face_model.fitter import FaceFitter
     from realtime_mask.pipeline import FrameMasker
     from realtime_mask.synth.render import PatientRenderer
@@ -65,7 +67,7 @@ def run_patient(name: str, kw: dict, seed: int, duration: float, model, tracks_d
     retracked: list[MaskParams] = []
     t0 = time.perf_counter()
     # All GL objects live in this thread; a fresh masker per patient = a new session.
-    with PatientRenderer(model, seed) as person, FrameMasker(model=model) as masker:
+    with PatientRenderer(model, seed) as person, FrameMasker(model=model, avatar=avatar) as masker:
         tracker, fitter = MediaPipeTracker(static_image_mode=False), FaceFitter(model)
         try:
             for rgb, t in person.frames(patient):
@@ -76,7 +78,7 @@ def run_patient(name: str, kw: dict, seed: int, duration: float, model, tracks_d
         finally:
             tracker.close()
     seconds = time.perf_counter() - t0
-    out = {"script": kw, "seed": seed, "seconds": round(seconds, 1)}
+    out = {"script": kw, "seed": seed, "avatar": avatar, "seconds": round(seconds, 1)}
     for source, stream in (("truth", patient.frames), ("params", masked), ("avatar", retracked)):
         track = ParamsTrack.from_params(stream)
         out[source] = score(patient, track, summarize(track))
@@ -148,15 +150,21 @@ def main() -> int:
         ap.error(f"unknown patients {sorted(unknown)}; known: {', '.join(PATIENTS)}")
     from realtime_mask.face_model.assets import load_face_model
 
+    from realtime_mask.avatar_pool import load_avatar_pool
+
     model = load_face_model()
+    # Each patient is masked with a fixed face from the session-avatar pool, so
+    # runs of different code compare like with like (live sessions draw at random).
+    pool = load_avatar_pool(model)
     tracks_dir = None
     if args.tracks:
         tracks_dir = RESULTS / "fidelity"
         tracks_dir.mkdir(parents=True, exist_ok=True)
     results = {}
-    for i, name in enumerate(names):
-        seed = 100 + list(PATIENTS).index(name)
-        results[name] = run_patient(name, PATIENTS[name], seed, args.duration, model, tracks_dir)
+    for name in names:
+        index = list(PATIENTS).index(name)
+        results[name] = run_patient(name, PATIENTS[name], 100 + index, args.duration, model,
+                                    tracks_dir, avatar=pool[index % len(pool)])
         print(f"{name}: {results[name]['seconds']} s; params {results[name]['params']['findings']}; "
               f"avatar {results[name]['avatar']['findings']}", file=sys.stderr)
     emit("fidelity", {
