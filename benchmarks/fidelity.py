@@ -78,7 +78,7 @@ def run_patient(name: str, kw: dict, seed: int, duration: float, model, tracks_d
         finally:
             tracker.close()
     seconds = time.perf_counter() - t0
-    out = {"script": kw, "seed": seed, "avatar": avatar, "seconds": round(seconds, 1)}
+    out = {"script": kw, "seed": seed, "avatar_seed": avatar, "seconds": round(seconds, 1)}
     for source, stream in (("truth", patient.frames), ("params", masked), ("avatar", retracked)):
         track = ParamsTrack.from_params(stream)
         out[source] = score(patient, track, summarize(track))
