@@ -138,7 +138,9 @@ prism dioptres = 100·tan(angle). Shaded bands are blinks.</p>
 ±{DEVIATION_SPREAD_DEG['horizontal']:.0f}° horizontally and ±{DEVIATION_SPREAD_DEG['vertical']:.0f}°
 vertically (1 sd between faces): each eyeball sits a little differently behind its lids. The
 offset stays the same all session, so changes (between gaze positions, nystagmus, saccades) are
-measured without it.</p>
+measured without it. Lids: on rendered test faces the read-out follows the upper lid at about
+0.7 of its true movement and reads no higher than MRD1 ≈ 6–7.5 mm, so marked retraction reads
+low; the lower lid is hardly followed (MRD2 is indicative only).</p>
 <h2>Deviation in the diagnostic gaze positions</h2>{_positions_table(track) if len(track) else ''}
 <h2>Traces</h2>{''.join(plots) or '<p>No frames.</p>'}
 </body></html>
