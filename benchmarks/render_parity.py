@@ -28,7 +28,8 @@ import numpy as np
 from realtime_mask.face_model.assets import load_face_model
 from realtime_mask.params import EXPRESSION_NAMES, EyeParams, HeadPose, MaskParams
 from realtime_mask.render import AvatarRenderer
-from render_speed import RESULTS, poses
+from _common import emit
+from render_speed import poses
 
 WIDTH, HEIGHT = 640, 480
 THRESHOLD = 8          # a pixel "differs" when some channel differs by more than this
@@ -108,7 +109,6 @@ def compare(npz: Path, seq: list[MaskParams]) -> dict:
     overall["gt8_on_edges"] = round(on_edge / overall["n_gt8"], 3) if overall["n_gt8"] else None
     worst = max(frames, key=lambda f: f["n_gt8"])
     return {
-        "benchmark": "render_parity",
         "size": f"{WIDTH}x{HEIGHT}",
         "reference": {"file": str(npz), "renderer": ref_renderer},
         "here": {"renderer": renderer, "render_s": round(time.perf_counter() - t0, 2)},
@@ -117,7 +117,6 @@ def compare(npz: Path, seq: list[MaskParams]) -> dict:
         "worst_frame": worst["frame"],
         "frames_identical": sum(f["max_abs"] == 0 for f in frames),
         "per_frame": frames,
-        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
 
 
@@ -140,11 +139,7 @@ def main() -> int:
                           "render_s": round(time.perf_counter() - t0, 2),
                           "bytes": out.stat().st_size}))
         return 0
-    result = compare(args.compare, seq)
-    text = json.dumps(result, indent=2)
-    print(text)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "render_parity.json").write_text(text + "\n")
+    emit("render_parity", compare(args.compare, seq))
     return 0
 
 
