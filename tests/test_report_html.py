@@ -115,6 +115,9 @@ def test_report_of_a_track_without_any_face(tmp_path):
     assert main(["report", str(path), "-o", str(out), "--json", str(js)]) == 0
     html = out.read_text()
     assert "face in\n0," in html and "No sign above the reporting thresholds" in html
+    # no deviation measured: no spread quoted next to the dash
+    table = html.split("id='measurements'")[1].split("</table>")[0]
+    assert "—° / — Δ" in table and "between faces" not in table
     import json
     d = json.loads(js.read_text())
     assert d["face_frames"] == 0 and d["deviation"]["horizontal_deg"] is None

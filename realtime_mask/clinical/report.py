@@ -36,15 +36,16 @@ def _fmt(v, digits: int = 1, unit: str = "") -> str:
 
 def _summary_table(s: ClinicalSummary) -> str:
     d, lids, ny = s.deviation, s.lids, s.nystagmus
+    def spread(axis: str, value: float) -> str:
+        return f" (±{DEVIATION_SPREAD_DEG[axis]:.0f}° between faces)" if math.isfinite(value) else ""
+
     rows = [
         ("Horizontal deviation", f"{_fmt(abs(d.horizontal_deg))}° / {_fmt(abs(d.horizontal_pd))} Δ "
          f"{d.horizontal_name if math.isfinite(d.horizontal_deg) and abs(d.horizontal_deg) >= 0.05 else ''}"
-         f" (±{DEVIATION_SPREAD_DEG['horizontal']:.0f}° between faces)",
-         d.confidence),
+         + spread("horizontal", d.horizontal_deg), d.confidence),
         ("Vertical deviation", f"{_fmt(abs(d.vertical_deg))}° / {_fmt(abs(d.vertical_pd))} Δ "
          f"{d.vertical_name if math.isfinite(d.vertical_deg) and abs(d.vertical_deg) >= 0.05 else ''}"
-         f" (±{DEVIATION_SPREAD_DEG['vertical']:.0f}° between faces)",
-         d.confidence),
+         + spread("vertical", d.vertical_deg), d.confidence),
     ]
     for side, eye in (("Right", lids.right), ("Left", lids.left)):
         rows.append((f"{side} MRD1 / MRD2", f"{_fmt(eye.mrd1_mm)} / {_fmt(eye.mrd2_mm)} mm",
