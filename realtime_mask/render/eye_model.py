@@ -42,6 +42,12 @@ CLOSED_APERTURE = 0.05          # upper_lid + lower_lid at or below this: closed
 CLOSE_OVERLAP = 0.25            # iris radii the closed margins overlap
 
 
+def lids_shut(upper_lid: float, lower_lid: float) -> bool:
+    """The lids meet (margins overlapping): the solve closes them and the
+    renderer draws no eyeball behind them."""
+    return upper_lid + lower_lid <= CLOSED_APERTURE
+
+
 def rot_x(deg: float) -> np.ndarray:
     a = np.radians(deg)
     c, s = np.cos(a), np.sin(a)
@@ -288,7 +294,7 @@ class EyeLids:
         h_u = self.upper.height(x, wy_u)
         h_l = self.lower.height(x, wy_l)
         rho = eb.iris_radius
-        closing = upper_lid + lower_lid <= CLOSED_APERTURE
+        closing = lids_shut(upper_lid, lower_lid)
         if closing:
             # Closed: the margins overlap so that no sliver of eyeball shows.
             upper_lid = -lower_lid - CLOSE_OVERLAP

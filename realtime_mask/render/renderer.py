@@ -24,8 +24,8 @@ import numpy as np
 from ..face_model.assets import PARTS, FaceModel
 from ..params import EXPRESSION_NAMES, EyeParams, MaskParams
 from .appearance import NEUTRAL_APPEARANCE, Appearance
-from .eye_model import (CLOSED_APERTURE, SIDES, EyeLids, build_eye_lids, fit_sphere, rot_x,
-                        rot_y, rot_z)
+from .eye_model import (SIDES, EyeLids, build_eye_lids, fit_sphere, lids_shut, rot_x, rot_y,
+                        rot_z)
 from .mesh import AvatarMesh, EyeMesh, build_avatar_mesh, build_eye_mesh
 from .placeholder import placeholder_rgb
 from .shaders import load_shader
@@ -286,8 +286,8 @@ class AvatarRenderer:
         if mouth_open:
             self._vao_mouth.render()
         for side, eye in (("L", params.left_eye), ("R", params.right_eye)):
-            if eye.upper_lid + eye.lower_lid <= CLOSED_APERTURE:
-                # Closed lids hide the eyeball. On faces whose eyes sit further
+            if lids_shut(eye.upper_lid, eye.lower_lid):
+                # Shut lids hide the eyeball. On faces whose eyes sit further
                 # forward than ICT's blink shape allows for (some synthetic
                 # patients), the cornea would otherwise poke through the lids.
                 continue
