@@ -26,6 +26,11 @@ SPREAD_SCALE_DEG = 2.0
 DEVIATION_SPREAD_DEG = {"horizontal": 6.3, "vertical": 2.8}
 
 
+def deviation_spread_text(axis: str) -> str:
+    """What a doctor reads next to an absolute deviation ("horizontal"/"vertical")."""
+    return f"±{DEVIATION_SPREAD_DEG[axis]:.0f}° between faces"
+
+
 @dataclass
 class GazeTraces:
     t: np.ndarray

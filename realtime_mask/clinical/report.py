@@ -12,7 +12,7 @@ from html import escape
 import numpy as np
 
 from .gaze import (DEVIATION_SPREAD_DEG, POSITIONS, deviation_by_position, deviation_series,
-                   gaze_traces)
+                   deviation_spread_text, gaze_traces)
 from .summary import ClinicalSummary, summarize
 from .svgplot import Series, time_plot
 from .track import ParamsTrack
@@ -37,7 +37,7 @@ def _fmt(v, digits: int = 1, unit: str = "") -> str:
 def _summary_table(s: ClinicalSummary) -> str:
     d, lids, ny = s.deviation, s.lids, s.nystagmus
     def spread(axis: str, value: float) -> str:
-        return f" (±{DEVIATION_SPREAD_DEG[axis]:.0f}° between faces)" if math.isfinite(value) else ""
+        return f" ({deviation_spread_text(axis)})" if math.isfinite(value) else ""
 
     rows = [
         ("Horizontal deviation", f"{_fmt(abs(d.horizontal_deg))}° / {_fmt(abs(d.horizontal_pd))} Δ "

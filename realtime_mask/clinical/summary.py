@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Iterable, Mapping
 
 from ..params import MaskParams
-from .gaze import DEVIATION_SPREAD_DEG, Deviation, measure_deviation
+from .gaze import Deviation, deviation_spread_text, measure_deviation
 from .lids import LidReport, measure_lids
 from .nystagmus import Nystagmus, measure_nystagmus
 from .track import ParamsTrack
@@ -73,13 +73,13 @@ def find_signs(dev: Deviation, lids: LidReport, nyst: Nystagmus,
             name = "esotropia" if dev.horizontal_deg > 0 else "exotropia"
             out.append(Finding(name, f"{abs(dev.horizontal_deg):.1f}° "
                                f"({abs(dev.horizontal_pd):.1f} Δ), "
-                               f"±{DEVIATION_SPREAD_DEG['horizontal']:.0f}° between faces",
+                               + deviation_spread_text("horizontal"),
                                dev.confidence))
         if abs(dev.vertical_deg) >= th.vertical_deviation_deg:
             higher = "right" if dev.vertical_deg > 0 else "left"
             out.append(Finding("hypertropia", f"{higher} eye higher by "
                                f"{abs(dev.vertical_deg):.1f}° ({abs(dev.vertical_pd):.1f} Δ), "
-                               f"±{DEVIATION_SPREAD_DEG['vertical']:.0f}° between faces",
+                               + deviation_spread_text("vertical"),
                                dev.confidence))
     for side in ("right", "left"):
         eye = lids.eye(side)
