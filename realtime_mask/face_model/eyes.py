@@ -206,12 +206,12 @@ class _RunningMedian:
 
 
 class _EyeState:
-    def __init__(self):
+    def __init__(self, corner_lag: np.ndarray):
         self.iris_radius = _RunningMedian(DEFAULT_IRIS_RADIUS_CM)
         self.aperture = _RunningMedian(NEUTRAL_UPPER_LID + NEUTRAL_LOWER_LID)
         self.last_gaze = (0.0, 0.0)
         # lowpass(corner_c - head_c), cm along the head's x and y axes
-        self.corner_lag = np.zeros(2)
+        self.corner_lag = corner_lag.copy()
         self.last_time, self.seen = 0.0, False
 
 
@@ -232,9 +232,7 @@ class EyeModel:
         self.reset()
 
     def reset(self) -> None:
-        self._state = {side: _EyeState() for side in CONTOURS}
-        for side, st in self._state.items():
-            st.corner_lag = self.centre_prior[side].copy()
+        self._state = {side: _EyeState(self.centre_prior[side]) for side in CONTOURS}
 
     def corner_lag(self, side: str) -> np.ndarray:
         """The session's current corner correction (cm, head axes)."""
