@@ -148,9 +148,8 @@ def main() -> int:
     unknown = set(names) - set(PATIENTS)
     if unknown:
         ap.error(f"unknown patients {sorted(unknown)}; known: {', '.join(PATIENTS)}")
-    from realtime_mask.face_model.assets import load_face_model
-
     from realtime_mask.avatar_pool import load_avatar_pool
+    from realtime_mask.face_model.assets import load_face_model
 
     model = load_face_model()
     # Each patient is masked with a fixed face from the session-avatar pool, so
