@@ -1,20 +1,21 @@
 #version 330
 // #include lighting.glsl (prepended by the loader)
-// Iris, limbus and pupil are painted by UV radius: the shell's UVs are centred
-// on the cornea apex, and u_iris_uv is the UV radius of the avatar's limbus.
-uniform vec2 u_uv_centre;
-uniform float u_iris_uv;
+// Iris, limbus and pupil are painted by the distance from the eye's axis, so the
+// painted iris is centred exactly where the gaze rotation puts it (the mesh's
+// UVs are not centred on ICT's cornea axis: up to 2 px off, differently per face).
+uniform float u_iris_radius;   // cm, the limbus
 uniform vec3 u_iris_color;
 uniform vec3 u_sclera_color;
 #ifdef DETAIL
 uniform float u_detail;    // > 0: procedural iris fibres (synthetic people only)
 #endif
-in vec2 v_uv;
+in vec3 v_eye;
 in vec3 v_normal;
 out vec4 f_color;
 void main() {
-    vec2 d = v_uv - u_uv_centre;
-    float r = length(d) / u_iris_uv;             // 1.0 at the limbus
+    vec2 d = v_eye.xy;
+    // 1.0 at the limbus; the back half of the shell is all sclera
+    float r = v_eye.z > 0.0 ? length(d) / u_iris_radius : 2.0;
     vec3 iris = u_iris_color;
 #ifdef DETAIL
     float a = atan(d.y, d.x);

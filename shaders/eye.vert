@@ -4,13 +4,13 @@ uniform mat4 u_eye;        // gaze rotation about the eyeball centre (head space
 uniform mat4 u_head;
 uniform mat4 u_view_proj;
 uniform vec3 u_centre;     // eyeball centre (head space)
+uniform mat3 u_align;      // head space -> eye frame: the modelled cornea axis onto +z
 in vec3 in_pos;
-in vec2 in_uv;
-out vec2 v_uv;
+out vec3 v_eye;            // position in the eye frame, cm from the centre
 out vec3 v_normal;
 void main() {
     vec4 p = u_eye * vec4(in_pos, 1.0);
     v_normal = mat3(u_head) * (p.xyz - u_centre);
-    v_uv = in_uv;
+    v_eye = u_align * (in_pos - u_centre);
     gl_Position = u_view_proj * (u_head * p);
 }

@@ -190,6 +190,42 @@ def test_closed_lids_hide_the_eyeball_of_synthetic_patients(face_model, seed):
         assert not np.array_equal(person.render(face(left_eye=open_eye, right_eye=open_eye)),
                                   person.render(face()))
 
+def _pupil_offsets(r, params: MaskParams) -> dict[str, np.ndarray]:
+    """Per eye: centroid of the painted pupil minus where the renderer's gaze
+    rotation puts the iris centre (pixels)."""
+    dark = (r.render(params).max(axis=2) < 12).astype(np.uint8)
+    _, _, stats, centroids = cv2.connectedComponentsWithStats(dark)
+    out = {}
+    for side, eye in (("L", params.left_eye), ("R", params.right_eye)):
+        target = r.project(r.lids[side].eyeball.iris_centre(eye.yaw_deg, eye.pitch_deg),
+                           params.head)
+        k = 1 + int(np.argmin(np.linalg.norm(centroids[1:] - target, axis=1)))
+        assert stats[k, cv2.CC_STAT_AREA] > 10, (side, params.to_json())
+        out[side] = centroids[k] - target
+    return out
+
+
+def test_painted_iris_sits_where_the_gaze_puts_it_on_every_face(face_model):
+    """The iris is painted around the eyeball's own axis. Painted by the mesh's
+    UVs, it sat up to 2 px (several degrees of gaze) off that axis, differently
+    on each face: the synthetic patients' true gaze was not what they showed,
+    and the avatar showed a small squint of its own."""
+    from realtime_mask.render import AvatarRenderer
+    from realtime_mask.synth.render import random_identity
+
+    # Straight eyes: the pupil, painted on the cornea in front of the iris
+    # plane, is then in line with the iris centre up to perspective.
+    poses = [face(), face(head=HeadPose(yaw_deg=10, pitch_deg=5))]
+    with AvatarRenderer(face_model, W, H) as mean:
+        reference = [_pupil_offsets(mean, p) for p in poses]
+    for seed in (304, 305):
+        identity = random_identity(seed, face_model.identity_deltas.shape[0])
+        with AvatarRenderer(face_model, W, H, identity=identity) as r:
+            for p, ref in zip(poses, reference):
+                for side, offset in _pupil_offsets(r, p).items():
+                    assert np.abs(offset - ref[side]).max() < 0.35, (seed, side, offset, ref[side])
+
+
 # ------------------------------------------------------------------ frames
 
 def test_identical_params_give_identical_bytes(renderer):

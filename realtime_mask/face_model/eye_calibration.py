@@ -31,7 +31,7 @@ from ..params import EyeParams, HeadPose, MaskParams
 from .assets import FaceModel, cache_dir, cached_arrays
 from .correspondence import in_own_thread
 
-CALIBRATION_VERSION = 4
+CALIBRATION_VERSION = 5
 SIDES = ("left", "right")
 SAMPLES = 180
 SEED = 1234

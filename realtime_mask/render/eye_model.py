@@ -28,8 +28,10 @@ from ..params import NEUTRAL_LOWER_LID, NEUTRAL_UPPER_LID
 SIDES = ("L", "R")                                    # ICT suffix: L = face's own left
 PART_SIDE = {"L": "left", "R": "right"}
 # The outer eyeball shell (ICT calls its range "sclera"): a sphere with the
-# cornea bulge in front and a UV map centred on the cornea apex. The inner
-# range ("iris") lies fully behind it and is never visible.
+# cornea bulge in front. The iris is painted on it by the distance from the
+# fitted cornea axis (shaders/eye.frag), not by ICT's UV map, whose centre lies
+# up to a millimetre off that axis, differently for each face shape. The inner
+# range ("iris") lies fully behind the shell and is never visible.
 LID_RINGS = 7                                          # rings around the eye hole searched
 MARGIN_SAMPLES = 17                                    # columns along the lid margin
 UPPER_LASH_RINGS = 2                                   # lash line: rings past the upper margin
@@ -96,10 +98,8 @@ class Eyeball:
     radius: float               # sphere radius without the cornea bulge, cm
     axis: np.ndarray            # (3,) unit cornea axis as modelled (ICT's eyes diverge ~11 deg)
     align: np.ndarray           # (3,3) rotation taking axis onto +z: gaze 0 = straight ahead
-    iris_radius: float          # cm, the unit of the lid parameters
+    iris_radius: float          # cm, the unit of the lid parameters and the painted limbus
     limbus_depth: float         # centre -> iris plane distance along the axis, cm
-    iris_uv_radius: float       # UV distance from the UV centre where the limbus is painted
-    uv_centre: np.ndarray       # (2,) UV of the cornea apex
 
     def iris_centre(self, yaw_deg: float, pitch_deg: float) -> np.ndarray:
         """Centre of the visible iris disc for this gaze, head space."""
@@ -168,8 +168,7 @@ def eye_hole_loops(face_tri: np.ndarray, pos: np.ndarray) -> dict[str, np.ndarra
 
 # ------------------------------------------------------------------ eyeball
 
-def fit_eyeball(pos: np.ndarray, uv: np.ndarray, tri_v: np.ndarray, tri_uv: np.ndarray,
-                side: str, resting_aperture: float) -> Eyeball:
+def fit_eyeball(pos: np.ndarray, side: str, resting_aperture: float) -> Eyeball:
     """Measure one eyeball from the outer shell. The iris radius is chosen so the
     mesh's own resting lids read as the neutral MRD1/MRD2 of MaskParams."""
     a, b = PARTS["sclera_" + PART_SIDE[side]]
@@ -187,22 +186,8 @@ def fit_eyeball(pos: np.ndarray, uv: np.ndarray, tri_v: np.ndarray, tri_uv: np.n
     iris_r = resting_aperture / (NEUTRAL_UPPER_LID + NEUTRAL_LOWER_LID)
     limbus_depth = float(np.sqrt(max(r * r - iris_r * iris_r, 1e-6)))
 
-    # UV radius of the limbus: map each shell vertex's distance from the axis to
-    # its UV distance from the apex UV, and read off the iris radius.
-    sel = (tri_v[:, 0] >= a) & (tri_v[:, 0] < b)
-    tv, tu = tri_v[sel].ravel(), tri_uv[sel].ravel()
-    q = pos[tv].astype(np.float64) - c
-    along = q @ axis
-    front = along > 0
-    perp = np.linalg.norm(q - along[:, None] * axis, axis=1)
-    apex = np.argmax(np.where(front, along, -np.inf))
-    uv_c = uv[tu[apex]].astype(np.float64)
-    uvr = np.linalg.norm(uv[tu].astype(np.float64) - uv_c, axis=1)
-    near = front & (perp < 1.6 * iris_r)
-    order = np.argsort(perp[near])
-    iris_uv = float(np.interp(iris_r, perp[near][order], uvr[near][order]))
     return Eyeball(centre=c, radius=r, axis=axis, align=align, iris_radius=float(iris_r),
-                   limbus_depth=limbus_depth, iris_uv_radius=iris_uv, uv_centre=uv_c)
+                   limbus_depth=limbus_depth)
 
 
 # ------------------------------------------------------------------ lid margins
@@ -343,8 +328,7 @@ class EyeLids:
         return (h_u - q[1]) / rho, (q[1] - h_l) / rho
 
 
-def build_eye_lids(pos: np.ndarray, uv: np.ndarray, tri_v: np.ndarray, tri_uv: np.ndarray,
-                   face_tri: np.ndarray, expression_deltas: np.ndarray,
+def build_eye_lids(pos: np.ndarray, face_tri: np.ndarray, expression_deltas: np.ndarray,
                    expression_names: tuple[str, ...]) -> dict[str, EyeLids]:
     """Measure both eyes of a mesh (neutral pose of the avatar identity)."""
     holes = eye_hole_loops(face_tri, pos)
@@ -356,7 +340,7 @@ def build_eye_lids(pos: np.ndarray, uv: np.ndarray, tri_v: np.ndarray, tri_uv: n
         y_l = pos[lower.verts, 1].astype(np.float64)
         # Straight gaze puts the iris centre in front of the eyeball centre.
         aperture = float(np.interp(c0[0], upper.xs, y_u) - np.interp(c0[0], lower.xs, y_l))
-        eb = fit_eyeball(pos, uv, tri_v, tri_uv, side, aperture)
+        eb = fit_eyeball(pos, side, aperture)
         index = {n: expression_names.index(f"{n}_{side}")
                  for n in UPPER_SHAPES + LOWER_SHAPES}
         out[side] = EyeLids(

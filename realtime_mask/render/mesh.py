@@ -265,8 +265,8 @@ def _vertex_colors(model: FaceModel, pos: np.ndarray, ids: np.ndarray,
 
 @dataclass
 class EyeMesh:
-    """Front caps of both eyeball shells, one vertex per (position, UV) pair."""
-    vertices: np.ndarray            # (V, 5) float32 position + uv
+    """Front caps of both eyeball shells."""
+    vertices: np.ndarray            # (V, 3) float32 position
     index: np.ndarray               # (T*3,) int32
     ranges: dict[str, tuple[int, int]]   # side -> (first index, index count)
 
@@ -278,17 +278,16 @@ def build_eye_mesh(model: FaceModel, pos: np.ndarray, eyeballs: dict[str, Eyebal
     for side in SIDES:
         eb = eyeballs[side]
         tri = model.triangles_of("sclera_" + PART_SIDE[side])
-        tv, tu = model.tri_v[tri], model.tri_uv[tri]
+        tv = model.tri_v[tri]
         d = pos[tv].astype(np.float64) - eb.centre
         cosang = (d @ eb.axis) / np.linalg.norm(d, axis=2)
-        keep = (cosang > np.cos(np.radians(EYE_CAP_DEG))).all(1)
-        tv, tu = tv[keep], tu[keep]
-        pairs, inv = np.unique(np.stack([tv.ravel(), tu.ravel()], 1), axis=0, return_inverse=True)
-        verts.append(np.concatenate([pos[pairs[:, 0]], model.uv[pairs[:, 1]]], 1))
+        tv = tv[(cosang > np.cos(np.radians(EYE_CAP_DEG))).all(1)]
+        used, inv = np.unique(tv.ravel(), return_inverse=True)
+        verts.append(pos[used])
         idx = inv.reshape(-1).astype(np.int32) + offset
         index.append(idx)
         ranges[side] = (n_index, len(idx))
-        offset += len(pairs)
+        offset += len(used)
         n_index += len(idx)
     return EyeMesh(vertices=np.concatenate(verts).astype(np.float32),
                    index=np.concatenate(index), ranges=ranges)

@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from ..face_model.assets import PARTS, FaceModel
-from ..params import EXPRESSION_NAMES, EyeParams, MaskParams
+from ..params import EXPRESSION_NAMES, EyeParams, HeadPose, MaskParams
 from .appearance import NEUTRAL_APPEARANCE, Appearance
 from .eye_model import (SIDES, EyeLids, build_eye_lids, fit_sphere, lids_shut, rot_x, rot_y,
                         rot_z)
@@ -128,8 +128,7 @@ def _avatar_geometry(model: FaceModel, identity: np.ndarray | None,
         pos = pos + offset
     pos = pos.astype(np.float32)
     face_tri = model.tri_v[model.triangles_of("face")]
-    lids = build_eye_lids(pos, model.uv, model.tri_v, model.tri_uv, face_tri,
-                          model.expression_deltas, model.expression_names)
+    lids = build_eye_lids(pos, face_tri, model.expression_deltas, model.expression_names)
     eyeballs = {s: lids[s].eyeball for s in SIDES}
     mesh = build_avatar_mesh(model, pos, appearance,
                              [(lids[s].upper_rim, lids[s].lower_rim) for s in SIDES], eyeballs)
@@ -192,7 +191,7 @@ class AvatarRenderer:
         self._vbo_eye = ctx.buffer(eyes.vertices.tobytes())
         self._ibo_eye = ctx.buffer(eyes.index.tobytes())
         self._vao_eye = ctx.vertex_array(self._prog_eye,
-                                         [(self._vbo_eye, "3f 2f", "in_pos", "in_uv")],
+                                         [(self._vbo_eye, "3f", "in_pos")],
                                          self._ibo_eye)
 
         w, h = self.width, self.height
@@ -201,8 +200,9 @@ class AvatarRenderer:
         self._fbo = ctx.framebuffer([self._color], self._depth)
 
         view = _translate(-(LOOK_AT + np.array([0.0, 0.0, CAMERA_DISTANCE])))
-        self._prog_face["u_view_proj"].write(_gl(_perspective(FOV_Y_DEG, w / h, NEAR, FAR) @ view))
-        self._prog_eye["u_view_proj"].write(_gl(_perspective(FOV_Y_DEG, w / h, NEAR, FAR) @ view))
+        self._view_proj = _perspective(FOV_Y_DEG, w / h, NEAR, FAR) @ view
+        self._prog_face["u_view_proj"].write(_gl(self._view_proj))
+        self._prog_eye["u_view_proj"].write(_gl(self._view_proj))
         if variant:
             self._prog_face["u_detail"].value = float(self.appearance.detail)
             self._prog_eye["u_detail"].value = float(self.appearance.detail)
@@ -294,12 +294,20 @@ class AvatarRenderer:
             eb = self.lids[side].eyeball
             self._prog_eye["u_eye"].write(_gl(eb.model_matrix(eye.yaw_deg, eye.pitch_deg)))
             self._prog_eye["u_centre"].value = tuple(eb.centre)
-            self._prog_eye["u_uv_centre"].value = tuple(eb.uv_centre)
-            self._prog_eye["u_iris_uv"].value = eb.iris_uv_radius
+            self._prog_eye["u_align"].write(np.ascontiguousarray(eb.align.T, np.float32).tobytes())
+            self._prog_eye["u_iris_radius"].value = eb.iris_radius
             first, count = self._eye_ranges[side]
             self._vao_eye.render(first=first, vertices=count)
 
     # ------------------------------------------------------------ public
+
+    def project(self, point: np.ndarray, head: HeadPose) -> np.ndarray:
+        """Pixel position (x right, y down) where a head-space point (cm, the
+        avatar's neutral frame) appears with this head pose."""
+        clip = self._view_proj @ head_matrix(head.yaw_deg, head.pitch_deg, head.roll_deg) \
+            @ np.r_[np.asarray(point, np.float64), 1.0]
+        ndc = clip[:2] / clip[3]
+        return (ndc + 1.0) / 2.0 * np.array([self.width, self.height])
 
     def _read_rgba(self, params: MaskParams) -> np.ndarray:
         self._pose(params)
