@@ -84,7 +84,7 @@ def test_view_draws_both_eyes_and_reads_out_esotropia(page, tmp_path):
     frames = frames_of(sign="esotropia", deviation_deg=10.0, deviating_eye="right", duration_s=6.0)
     feed(page, frames)
     text = page.locator(".cv-deviation").inner_text()
-    assert "10.0° (17.6 Δ) eso" in text and text.endswith("(±6° / ±3° between faces)")
+    assert "10.0° (17.6 Δ) eso" in text and text.endswith("(±5° / ±2° between faces)")
     assert page.locator(".cv-nystagmus").inner_text() == "Nystagmus: none"
     assert page.locator(".cv-lids").inner_text().startswith("Lids: R MRD1 4.4 / MRD2 5.6 mm")
     png = canvas_pixels(page, 0, tmp_path / "horizontal.png")

@@ -40,7 +40,7 @@ def test_report_command_writes_findings_and_json(tmp_path, capsys):
     assert main(["report", str(params), "-o", str(out), "--json", str(js)]) == 0
     html = out.read_text()
     assert "esotropia" in html and "17.6 Δ" in html
-    assert "(±6° between faces)" in html and "(±3° between faces)" in html
+    assert "(±5° between faces)" in html and "(±2° between faces)" in html
     assert "MRD2 is indicative only" in html
     # All nine positions visited, each with the 10 degree eso deviation.
     positions = html.split("id='positions'")[1].split("</table>")[0]

@@ -131,7 +131,7 @@ function drawPlot(canvas, samples, tEnd, lines, minSpan) {
 // The absolute deviation's spread between people with straight eyes (1 sd over
 // synthetic normal faces; clinical/gaze.py DEVIATION_SPREAD_DEG): the doctor
 // sees it next to the number. Changes within the session do not carry it.
-const DEVIATION_SPREAD = { horizontal: 6, vertical: 3 };
+const DEVIATION_SPREAD = { horizontal: 5, vertical: 2 };
 
 // Deviation over the last few seconds: right minus left (+ = eso; + vertical = right higher).
 export function deviationReadout(samples) {
