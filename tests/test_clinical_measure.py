@@ -269,6 +269,23 @@ def test_no_nystagmus_in_fixation_noise_gaze_shifts_and_head_turns():
     assert s.signs() == set()
 
 
+@pytest.mark.parametrize("head_share,coupled", [(1.0, True), (0.4, True), (0.1, False)])
+def test_eye_oscillation_in_step_with_the_head_is_not_nystagmus(head_share, coupled):
+    """Eyes counter-rotating against a nodding head (or head pose leaking into
+    the gaze read-out) oscillate at the head's frequency: not nystagmus. A
+    trace of head cross-talk a tenth the size leaves a real nystagmus standing."""
+    n = 300
+    wave = sinus(n, 1.5, 3.0)
+    noise = np.random.default_rng(3).normal(0, 0.1, (2, n))
+    frames = stream(n, right=(wave + noise[0], np.zeros(n)), left=(wave + noise[1], np.zeros(n)),
+                    head_yaw=-head_share * wave)
+    ny = measure_nystagmus(ParamsTrack.from_params(frames))
+    assert ny.head_coupled is coupled
+    assert ny.present is (not coupled)
+    if not coupled:
+        assert ny.frequency_hz == pytest.approx(1.5, abs=0.05)
+
+
 def test_short_and_empty_streams_do_not_crash():
     s = summarize([])
     assert s.frames == 0 and s.signs() == set()
