@@ -23,7 +23,7 @@ SPREAD_SCALE_DEG = 2.0
 # eyeball sits a little differently behind its lids, which landmarks cannot
 # show; the offset is constant for a person, so changes within a session
 # (between gaze positions, nystagmus, saccades) do not carry it.
-DEVIATION_SPREAD_DEG = {"horizontal": 5.3, "vertical": 2.1}
+DEVIATION_SPREAD_DEG = {"horizontal": 5.47, "vertical": 1.95}
 
 
 def deviation_spread_text(axis: str) -> str:
