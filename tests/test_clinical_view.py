@@ -119,6 +119,21 @@ def test_view_scrolls_and_reads_out_nystagmus(page, tmp_path):
     assert np.ptp(np.flatnonzero(line2.any(axis=1))) > 20
 
 
+def test_view_does_not_call_eyes_moving_with_the_head_nystagmus(page):
+    """The same 1.5 Hz eye oscillation reads as nystagmus with a still head,
+    and not when the head nods against it (the eyes compensating the head)."""
+    frames = frames_of(sign="nystagmus", nystagmus_hz=1.5, nystagmus_amplitude_deg=3.0,
+                       duration_s=6.0)
+    feed(page, frames)
+    assert page.locator(".cv-nystagmus").inner_text().startswith("Nystagmus: horizontal, 1.5 Hz")
+    page.evaluate("() => window.view.reset()")
+    for f in frames:
+        f["head"]["yaw_deg"] = -0.8 * (f["right_eye"]["yaw_deg"] + f["left_eye"]["yaw_deg"]) / 2
+    feed(page, frames)
+    assert page.locator(".cv-nystagmus").inner_text() == \
+        "Nystagmus: none (the eyes move with the head)"
+
+
 def test_view_lids_show_ptosis_and_reset_clears(page, tmp_path):
     feed(page, frames_of(sign="ptosis", ptosis_side="left", ptosis_mrd1_mm=1.0, duration_s=4.0))
     assert "L MRD1 1.0 / MRD2 5.6 mm" in page.locator(".cv-lids").inner_text()

@@ -121,3 +121,16 @@ def test_report_of_a_track_without_any_face(tmp_path):
     import json
     d = json.loads(js.read_text())
     assert d["face_frames"] == 0 and d["deviation"]["horizontal_deg"] is None
+
+
+def test_report_says_when_an_eye_oscillation_moved_with_the_head(tmp_path):
+    patient = script_patient(PatientScript(sign="nystagmus", nystagmus_hz=1.5,
+                                           nystagmus_amplitude_deg=3.0, duration_s=8.0))
+    for p in patient.frames:  # the head nods against the eyes
+        p.head.yaw_deg = -0.8 * (p.right_eye.yaw_deg + p.left_eye.yaw_deg) / 2
+    path = tmp_path / "params.jsonl"
+    write_jsonl(path, patient.frames)
+    out = tmp_path / "r.html"
+    assert main(["report", str(path), "-o", str(out)]) == 0
+    table = out.read_text().split("id='measurements'")[1].split("</table>")[0]
+    assert "none (an eye oscillation moved with the head)" in table

@@ -20,6 +20,10 @@ const BAND_HZ = [1, 8];
 const MIN_SNR = 6;
 const MIN_P2P_DEG = 0.8;
 const SACCADE_STEP_DEG = 6;
+// An eye oscillation in step with the head (clinical/nystagmus.py): the eyes are
+// compensating a nodding head, or head pose leaks into the gaze read-out.
+const HEAD_COUPLING_R = 0.5;
+const HEAD_COUPLING_RATIO = 0.2;
 
 function finite(v) {
   return typeof v === "number" && Number.isFinite(v);
@@ -47,6 +51,9 @@ function toSample(p) {
     s[`${side}Upper`] = upper;
     s[`${side}Lower`] = lower;
   }
+  const head = (p.face_present && p.head) || {};
+  s.headYaw = finite(head.yaw_deg) ? head.yaw_deg : NaN;
+  s.headPitch = finite(head.pitch_deg) ? head.pitch_deg : NaN;
   return s;
 }
 
@@ -154,8 +161,8 @@ export function deviationReadout(samples) {
   };
 }
 
-// The dominant oscillation of a uniformly resampled trace (Hann window, DFT scan).
-function spectralPeak(x, fs) {
+// Detrended and Hann-windowed trace, and the window's sum (for amplitudes).
+function windowed(x) {
   const n = x.length;
   let sum = 0, sumT = 0, sumTT = 0, sumTX = 0;
   for (let i = 0; i < n; i++) { sum += x[i]; sumT += i; sumTT += i * i; sumTX += i * x[i]; }
@@ -168,13 +175,24 @@ function spectralPeak(x, fs) {
     y[i] = (x[i] - icpt - slope * i) * w;
     wsum += w;
   }
+  return { y, wsum };
+}
+
+function dftAt(y, f, fs) {
+  let re = 0, im = 0;
+  const k = (2 * Math.PI * f) / fs;
+  for (let i = 0; i < y.length; i++) { re += y[i] * Math.cos(k * i); im -= y[i] * Math.sin(k * i); }
+  return { re, im };
+}
+
+// The dominant oscillation of a uniformly resampled trace (Hann window, DFT scan).
+function spectralPeak(x, fs) {
+  const { y, wsum } = windowed(x);
   const powers = [];
   let best = { f: NaN, power: 0 };
   const fHi = Math.min(BAND_HZ[1], 0.45 * fs);
   for (let f = BAND_HZ[0]; f <= fHi; f += 0.05) {
-    let re = 0, im = 0;
-    const k = (2 * Math.PI * f) / fs;
-    for (let i = 0; i < n; i++) { re += y[i] * Math.cos(k * i); im -= y[i] * Math.sin(k * i); }
+    const { re, im } = dftAt(y, f, fs);
     const power = re * re + im * im;
     powers.push(power);
     if (power > best.power) best = { f, power };
@@ -182,6 +200,19 @@ function spectralPeak(x, fs) {
   const noise = median(powers) || 1e-12;
   const edge = best.f <= BAND_HZ[0] + 0.01 || best.f >= fHi - 0.05;
   return { f: best.f, p2p: (4 * Math.sqrt(best.power)) / wsum, snr: best.power / noise, edge };
+}
+
+// Does the head move in step with this eye trace at frequency f? The phase
+// agreement of the two at f stands in for their band-passed correlation.
+function headCoupled(samples, eyeKey, headKey, f, fs) {
+  const both = samples.filter((s) => finite(s[eyeKey]) && finite(s[headKey]));
+  const eye = resample(both, eyeKey, fs), head = resample(both, headKey, fs);
+  if (!eye || eye.length < 2 * fs) return false;
+  const e = dftAt(windowed(eye).y, f, fs), h = dftAt(windowed(head).y, f, fs);
+  const me = Math.hypot(e.re, e.im), mh = Math.hypot(h.re, h.im);
+  if (!me || !mh) return false;
+  const agreement = (e.re * h.re + e.im * h.im) / (me * mh);
+  return Math.abs(agreement) >= HEAD_COUPLING_R && mh / me >= HEAD_COUPLING_RATIO;
 }
 
 function resample(samples, key, fs) {
@@ -208,25 +239,30 @@ export function nystagmusReadout(samples) {
   for (let i = 1; i < samples.length; i++) dts.push(samples[i].t - samples[i - 1].t);
   const fs = 1 / (median(dts.filter((d) => d > 0)) || 1 / 30);
   const found = [];
+  let withHead = false;
   for (const [axis, name] of [["Yaw", "horizontal"], ["Pitch", "vertical"]]) {
     const peaks = [];
     for (const side of ["right", "left"]) {
       const x = resample(samples, side + axis, fs);
-      if (x && x.length >= 2 * fs) peaks.push(spectralPeak(x, fs));
+      if (x && x.length >= 2 * fs) peaks.push({ side, ...spectralPeak(x, fs) });
     }
     if (!peaks.length) continue;
     const hit = peaks.filter((p) => !p.edge && p.snr >= MIN_SNR && p.p2p >= MIN_P2P_DEG);
     // Nystagmus beats in both eyes: when both are seen, both must agree.
     const agree = peaks.length < 2 || (hit.length === 2 && Math.abs(hit[0].f - hit[1].f) <= 0.3);
     if (hit.length && agree) {
-      found.push({
-        name,
-        f: hit.reduce((a, p) => a + p.f, 0) / hit.length,
-        p2p: hit.reduce((a, p) => a + p.p2p, 0) / hit.length,
-      });
+      const f = hit.reduce((a, p) => a + p.f, 0) / hit.length;
+      if (headCoupled(samples, hit[0].side + axis, "head" + axis, f, fs)) {
+        withHead = true;
+        continue;
+      }
+      found.push({ name, f, p2p: hit.reduce((a, p) => a + p.p2p, 0) / hit.length });
     }
   }
-  if (!found.length) return { text: "Nystagmus: none", present: false };
+  if (!found.length) {
+    return { text: withHead ? "Nystagmus: none (the eyes move with the head)" : "Nystagmus: none",
+             present: false, withHead };
+  }
   found.sort((a, b) => b.p2p - a.p2p);
   const n = found[0];
   return {

@@ -59,6 +59,8 @@ def _summary_table(s: ClinicalSummary) -> str:
         kind = f"{ny.direction} {ny.waveform}" + (f", fast phase {ny.fast_phase}" if ny.fast_phase else "")
         rows.append(("Nystagmus", f"{kind}; {_fmt(ny.frequency_hz, 2)} Hz, "
                      f"{_fmt(ny.amplitude_deg)}° peak-to-peak", ny.confidence))
+    elif ny.head_coupled:
+        rows.append(("Nystagmus", "none (an eye oscillation moved with the head)", ny.confidence))
     else:
         rows.append(("Nystagmus", "none detected", ny.confidence))
     body = "".join(f"<tr><td>{escape(a)}</td><td>{escape(b)}</td><td>{c:.2f}</td></tr>"
