@@ -19,13 +19,9 @@ def run(args) -> int:
             model = assets.load_face_model()
         except assets.ModelNotFound as e:
             raise UsageError(str(e)) from e
-        from ..avatar_pool import load_avatar_pool
-        from ..face_model.correspondence import load_correspondence
-        from ..face_model.eye_calibration import load_eye_calibration
+        from ..caches import build_derived_caches
 
-        load_correspondence(model)
-        load_eye_calibration(model)
-        pool = load_avatar_pool(model)
+        pool = build_derived_caches(model)
         print(f"derived caches ready: correspondence, eye calibration, {len(pool)} session avatars")
     print(assets.describe_assets())
     return 0

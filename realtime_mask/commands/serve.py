@@ -82,6 +82,18 @@ def run(args) -> int:
     if args.bench_passthrough or args.bench_stamp:
         logging.warning("BENCHMARK MODE: %s", "pass-through (camera NOT masked)"
                         if args.bench_passthrough else "frame-number barcode in output")
+    if config.mode == "mask":
+        # A first consultation must not wait minutes for the eye calibration and
+        # the avatar pool: build what is missing before listening.
+        from ..caches import build_derived_caches
+        from ..face_model.assets import ModelNotFound, load_face_model
+
+        print("loading the face model and its derived caches "
+              "(built on a machine's first start: a few minutes)", flush=True)
+        try:
+            build_derived_caches(load_face_model())
+        except ModelNotFound as e:
+            raise UsageError(str(e)) from e
     server = RelayServer(config)
 
     async def main() -> None:

@@ -37,7 +37,9 @@ class ServerProcess:
         self.url = ""
         self.demo: Room | None = None
 
-    def start(self, timeout: float = 60.0) -> "ServerProcess":
+    def start(self, timeout: float = 600.0) -> "ServerProcess":
+        """Wait for the relay's links; on a machine's first start the relay
+        builds its derived caches first (a few minutes)."""
         self._log = open(self.log_path, "w")
         self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=self._log,
                                      text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
