@@ -85,9 +85,7 @@ class FaceModel:
     expression_names: tuple[str, ...]
     expression_deltas: np.ndarray  # (E, N, 3) float32
     identity_deltas: np.ndarray    # (100, N, 3) float16
-    uv: np.ndarray                 # (M, 2) float32
     tri_v: np.ndarray              # (T, 3) int32 vertex indices
-    tri_uv: np.ndarray             # (T, 3) int32 UV indices
     source: str
     cache_file: Path
 
@@ -223,7 +221,7 @@ def _build(src: _Source, out: Path) -> None:
 
     base = dict(src.files(["vertex_indices.json", "generic_neutral_mesh.obj"]))
     names = json.loads(base["vertex_indices.json"])["expressions"]
-    pos, uv, tri_v, tri_uv, _ = read_mesh(base["generic_neutral_mesh.obj"])
+    pos, _, tri_v, _, _ = read_mesh(base["generic_neutral_mesh.obj"])
     expr = np.empty((len(names), *pos.shape), np.float32)
     ident = np.empty((N_IDENTITY, *pos.shape), np.float16)
     slots = {f"{n}.obj": (expr, i) for i, n in enumerate(names)}
@@ -237,7 +235,7 @@ def _build(src: _Source, out: Path) -> None:
         target[i] = delta
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp.npz")
-    np.savez(tmp, neutral=pos, uv=uv, tri_v=tri_v, tri_uv=tri_uv,
+    np.savez(tmp, neutral=pos, tri_v=tri_v,
              expression_names=np.array(names), expression_deltas=expr,
              identity_deltas=ident, source=np.array(src.describe()))
     tmp.replace(out)
@@ -265,7 +263,7 @@ def load_face_model(allow_download: bool = True) -> FaceModel:
         model = FaceModel(
             neutral=z["neutral"], expression_names=tuple(str(s) for s in z["expression_names"]),
             expression_deltas=z["expression_deltas"], identity_deltas=z["identity_deltas"],
-            uv=z["uv"], tri_v=z["tri_v"], tri_uv=z["tri_uv"], source=str(z["source"]),
+            tri_v=z["tri_v"], source=str(z["source"]),
             cache_file=path)
     for arr in (model.neutral, model.expression_deltas, model.identity_deltas):
         arr.setflags(write=False)
