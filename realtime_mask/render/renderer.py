@@ -156,6 +156,11 @@ class AvatarRenderer:
         geometry = _avatar_geometry(model, identity, self.appearance, keep_eye_region)
         self.lids, self.mesh, eyes = geometry.lids, geometry.mesh, geometry.eyes
         self._eye_ranges = eyes.ranges
+        # per eye, the uniforms that never change (the eyes share one program)
+        self._eye_constants = {
+            side: (tuple(eb.centre), np.ascontiguousarray(eb.align.T, np.float32).tobytes(),
+                   eb.iris_radius)
+            for side, eb in ((s, self.lids[s].eyeball) for s in SIDES)}
 
         # MaskParams expression order -> ICT expression index
         self._expr_map = np.array([model.expression_index(n) for n in EXPRESSION_NAMES])
@@ -292,10 +297,11 @@ class AvatarRenderer:
                 # patients), the cornea would otherwise poke through the lids.
                 continue
             eb = self.lids[side].eyeball
+            centre, align, iris_radius = self._eye_constants[side]
             self._prog_eye["u_eye"].write(_gl(eb.model_matrix(eye.yaw_deg, eye.pitch_deg)))
-            self._prog_eye["u_centre"].value = tuple(eb.centre)
-            self._prog_eye["u_align"].write(np.ascontiguousarray(eb.align.T, np.float32).tobytes())
-            self._prog_eye["u_iris_radius"].value = eb.iris_radius
+            self._prog_eye["u_centre"].value = centre
+            self._prog_eye["u_align"].write(align)
+            self._prog_eye["u_iris_radius"].value = iris_radius
             first, count = self._eye_ranges[side]
             self._vao_eye.render(first=first, vertices=count)
 
