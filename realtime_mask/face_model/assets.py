@@ -216,7 +216,7 @@ def find_source(allow_download: bool = True) -> _Source:
 
 # ---------------------------------------------------------------- building
 
-def _build(src: _Source, out: Path) -> None:
+def _build(src: _Source) -> dict[str, np.ndarray]:
     from tqdm import tqdm
 
     base = dict(src.files(["vertex_indices.json", "generic_neutral_mesh.obj"]))
@@ -233,12 +233,9 @@ def _build(src: _Source, out: Path) -> None:
             raise ModelNotFound(f"{fname} does not share the neutral mesh topology")
         target, i = slots[fname]
         target[i] = delta
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp.npz")
-    np.savez(tmp, neutral=pos, tri_v=tri_v,
-             expression_names=np.array(names), expression_deltas=expr,
-             identity_deltas=ident, source=np.array(src.describe()))
-    tmp.replace(out)
+    return {"neutral": pos, "tri_v": tri_v, "expression_names": np.array(names),
+            "expression_deltas": expr, "identity_deltas": ident,
+            "source": np.array(src.describe())}
 
 
 def cache_file_for(src: _Source) -> Path:
@@ -255,16 +252,18 @@ def load_face_model(allow_download: bool = True) -> FaceModel:
     path = cache_file_for(src)
     if path in _LOADED:
         return _LOADED[path]
-    if not path.is_file():
+
+    def build() -> dict[str, np.ndarray]:
         t0 = time.perf_counter()
-        _build(src, path)
+        arrays = _build(src)
         print(f"realtime-mask: built avatar cache {path} in {time.perf_counter() - t0:.1f} s")
-    with np.load(path) as z:
-        model = FaceModel(
-            neutral=z["neutral"], expression_names=tuple(str(s) for s in z["expression_names"]),
-            expression_deltas=z["expression_deltas"], identity_deltas=z["identity_deltas"],
-            tri_v=z["tri_v"], source=str(z["source"]),
-            cache_file=path)
+        return arrays
+
+    z = cached_arrays(path, build)
+    model = FaceModel(
+        neutral=z["neutral"], expression_names=tuple(str(s) for s in z["expression_names"]),
+        expression_deltas=z["expression_deltas"], identity_deltas=z["identity_deltas"],
+        tri_v=z["tri_v"], source=str(z["source"]), cache_file=path)
     for arr in (model.neutral, model.expression_deltas, model.identity_deltas):
         arr.setflags(write=False)
     _LOADED[path] = model
