@@ -51,3 +51,22 @@ def test_blink_events_and_comparison_on_exact_traces():
     assert abs(result["mae"]["left.h"] - 0.03) < 1e-9
     missing = [{s: {"h": 0.5, "v": 0.5, "aperture": 0.3} for s in ("left", "right")}] * n
     assert compare(EyeTrace.from_measures(rows), EyeTrace.from_measures(missing))["blink_recall"] == 0.0
+
+
+def test_iris_position_is_compared_only_where_the_eye_is_open():
+    """A squinting stretch (a fifth of the open aperture, not a blink by the
+    median rule when the squint is long) has a meaningless iris position: it is
+    left out of the h/v errors, and the aperture error still counts it."""
+    n = 100
+    ap = np.full(n, 0.3)
+    ap[20:80] = 0.06                                   # most of the clip squinting
+    rows = [{s: {"h": 0.5, "v": 0.5, "aperture": a} for s in ("left", "right")} for a in ap]
+    out = [{s: {"h": 0.5, "v": 0.5 if a > 0.1 else 4.0, "aperture": a + 0.01}
+            for s in ("left", "right")} for a in ap]
+    result = compare(EyeTrace.from_measures(rows), EyeTrace.from_measures(out))
+    assert result["mae"]["left.v"] == 0.0
+    assert abs(result["mae"]["left.aperture"] - 0.01) < 1e-9
+    # an open eye's position errors are still counted
+    out[5] = {s: {"h": 0.6, "v": 0.5, "aperture": 0.31} for s in ("left", "right")}
+    result = compare(EyeTrace.from_measures(rows), EyeTrace.from_measures(out))
+    assert result["mae"]["left.h"] > 0.0
