@@ -143,8 +143,9 @@ vertically (1 sd between faces): each eyeball sits a little differently behind i
 offset stays the same all session, so changes (between gaze positions, nystagmus, saccades) are
 measured without it. Lids: on rendered test faces the read-out follows the upper lid at about
 0.7 of its true movement and reads no higher than MRD1 ≈ 6.5 mm, so marked retraction reads
-low; the lower lid is hardly followed (MRD2 is indicative only). On camera video of people with
-normal lids MRD1 has read low (median 1.8 mm over 11 clips, where 3.5–5 mm is normal): confirm a
+low; the lower lid is hardly followed (MRD2 is indicative only). On camera video of people
+without known lid disease MRD1 has read low (median 1.8 mm over 11 clips; a geometric check of
+the same frames put the lids a median 0.5 mm higher, up to 2.2 mm): confirm a
 ptosis finding by examination.</p>
 <h2>Deviation in the diagnostic gaze positions</h2>{_positions_table(track) if len(track) else ''}
 <h2>Traces</h2>{''.join(plots) or '<p>No frames.</p>'}
