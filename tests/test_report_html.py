@@ -42,6 +42,7 @@ def test_report_command_writes_findings_and_json(tmp_path, capsys):
     assert "esotropia" in html and "17.6 Δ" in html
     assert "(±5° between faces)" in html and "(±2° between faces)" in html
     assert "MRD2 is indicative only" in html and "confirm a\nptosis finding" in html
+    assert "confirm a limited up- or downgaze" in html
     # All nine positions visited, each with the 10 degree eso deviation.
     positions = html.split("id='positions'")[1].split("</table>")[0]
     assert positions.count("H +10.0°") == 9 and "not visited" not in positions

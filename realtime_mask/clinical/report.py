@@ -141,7 +141,10 @@ prism dioptres = 100·tan(angle). Shaded bands are blinks.</p>
 ±{DEVIATION_SPREAD_DEG['horizontal']:.0f}° horizontally and ±{DEVIATION_SPREAD_DEG['vertical']:.0f}°
 vertically (1 sd between faces): each eyeball sits a little differently behind its lids. The
 offset stays the same all session, so changes (between gaze positions, nystagmus, saccades) are
-measured without it. Lids: on rendered test faces the read-out follows the upper lid at about
+measured without it, but smaller than they are: on rendered test faces a gaze held for a
+second reads at about 0.75–0.95 of its size horizontally and a third vertically, in these
+numbers and in the avatar, so confirm a limited up- or downgaze by examination. Lids: on
+rendered test faces the read-out follows the upper lid at about
 0.7 of its true movement and reads no higher than MRD1 ≈ 6.5 mm, so marked retraction reads
 low; the lower lid is hardly followed (MRD2 is indicative only). On camera video of people
 without known lid disease MRD1 has read low (median 1.8 mm over 11 clips; a geometric check of
