@@ -87,6 +87,8 @@ def test_view_draws_both_eyes_and_reads_out_esotropia(page, tmp_path):
     assert "10.0° (17.6 Δ) eso" in text and text.endswith("(±5° / ±2° between faces)")
     assert page.locator(".cv-nystagmus").inner_text() == "Nystagmus: none"
     assert page.locator(".cv-lids").inner_text().startswith("Lids: R MRD1 4.4 / MRD2 5.6 mm")
+    # the vertical plot warns that held up/downgaze reads small (benchmarks/gaze_gain.py)
+    assert "reads about a third of its size" in page.locator(".cv-plot-title").nth(1).inner_text()
     png = canvas_pixels(page, 0, tmp_path / "horizontal.png")
     red, blue = colour(png, RIGHT_RGB), colour(png, LEFT_RGB)
     assert red.sum() > 200 and blue.sum() > 200

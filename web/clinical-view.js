@@ -299,7 +299,9 @@ export function createClinicalView(container) {
   const faceEl = line("cv-face");
   container.append(readouts);
   const horizontal = makeCanvas(container, "Horizontal gaze, degrees (+ = patient's left) — right eye red, left eye blue");
-  const vertical = makeCanvas(container, "Vertical gaze, degrees (+ = up)");
+  // benchmarks/gaze_gain.py: a held up- or downgaze reads at about a third of its
+  // size (the README says why); the doctor must not take it for a limited gaze.
+  const vertical = makeCanvas(container, "Vertical gaze, degrees (+ = up) — a held up/downgaze reads about a third of its size");
   const lids = makeCanvas(container, "Lids, mm: MRD1 above 0, MRD2 below 0");
 
   let samples = [];
