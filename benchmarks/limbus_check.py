@@ -74,7 +74,9 @@ def limbus_circle(gray: np.ndarray, centre: np.ndarray, radius: float
 
 
 def eye_rows(rgb: np.ndarray, landmarks) -> dict[str, dict]:
-    """Per eye: FaceMesh centre and radius, the limbus circle, the lid height."""
+    """Per eye: FaceMesh's centre and radius, the limbus circle, and the upper
+    lid's height above each centre as MRD1 in mm (FaceMesh's lid points, read
+    at that centre's column)."""
     from realtime_mask.face_model.eyes import CONTOURS
 
     gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
@@ -86,10 +88,16 @@ def eye_rows(rgb: np.ndarray, landmarks) -> dict[str, dict]:
         fit = limbus_circle(gray, fm_centre, fm_r)
         if fit is None:
             continue
+        limbus, limbus_r = fit
         lid = pts[[c.inner, *c.upper, c.outer]]
         lid = lid[np.argsort(lid[:, 0])]
-        out[side] = {"fm": fm_centre, "fm_r": fm_r, "limbus": fit[0], "limbus_r": fit[1],
-                     "lid_y": lambda x, lid=lid: float(np.interp(x, lid[:, 0], lid[:, 1]))}
+
+        def mrd1_mm(centre: np.ndarray, radius: float) -> float:
+            lid_y = np.interp(centre[0], lid[:, 0], lid[:, 1])
+            return float((centre[1] - lid_y) / radius * MM_PER_IRIS_RADIUS)
+
+        out[side] = {"fm": fm_centre, "fm_r": fm_r, "limbus": limbus,
+                     "mrd1_limbus": mrd1_mm(limbus, limbus_r), "mrd1_fm": mrd1_mm(fm_centre, fm_r)}
     return out
 
 
@@ -137,10 +145,8 @@ def check_clip(path: Path, frames: int) -> dict:
                 continue
             for row in eye_rows(rgb, lm).values():
                 dy.append((row["limbus"][1] - row["fm"][1]) / row["fm_r"])
-                mrd_limbus.append((row["limbus"][1] - row["lid_y"](row["limbus"][0]))
-                                  / row["limbus_r"] * MM_PER_IRIS_RADIUS)
-                mrd_fm.append((row["fm"][1] - row["lid_y"](row["fm"][0]))
-                              / row["fm_r"] * MM_PER_IRIS_RADIUS)
+                mrd_limbus.append(row["mrd1_limbus"])
+                mrd_fm.append(row["mrd1_fm"])
     if not dy:
         return {"clip": path.name, "eyes_measured": 0}
     return {"clip": path.name, "eyes_measured": len(dy),
