@@ -47,9 +47,9 @@ def gains(renderer, model, hold: int, one_eye: bool) -> dict:
     def slope(x: int, y: int) -> float:
         return round(float(np.polyfit(a[:, x], a[:, y], 1)[0]), 3)
 
+    right = "still_right_eye" if one_eye else "right"
     return {"left": {"yaw": slope(0, 2), "pitch": slope(1, 3)},
-            "right" if not one_eye else "still_right_eye": {"yaw": slope(0, 4),
-                                                            "pitch": slope(1, 5)}}
+            right: {"yaw": slope(0, 4), "pitch": slope(1, 5)}}
 
 
 def main() -> None:

@@ -15,6 +15,7 @@ from typing import Iterable
 
 import numpy as np
 
+from .clinical.lids import OPEN_PERCENTILE
 from .face_model.eyes import eye_opening_measures
 from .pipeline import FrameMasker
 from .tracking import MediaPipeTracker
@@ -24,12 +25,11 @@ MEASURES = ("h", "v", "aperture")
 # an eye counts as closed (a blink) below this fraction of its median aperture
 CLOSED_FRACTION = 0.45
 # The iris position within the opening is compared only where the input eye is
-# at least this open, as a share of its open aperture (the 80th percentile, as
-# the clinical lid read-out defines it). In a narrowed eye the position is a
+# at least this open, as a share of its open aperture (defined as the clinical
+# lid read-out defines the open fissure). In a narrowed eye the position is a
 # ratio of a few pixels: liveportrait_d3 squints for long stretches, and there
 # 'v' ran to -8..+6 and made up most of its error (0.09-0.10 -> 0.05-0.07).
 POSITION_MIN_OPEN = 0.5
-OPEN_PERCENTILE = 80
 
 
 @dataclass

@@ -261,7 +261,7 @@ export function nystagmusReadout(samples) {
   }
   if (!found.length) {
     return { text: withHead ? "Nystagmus: none (the eyes move with the head)" : "Nystagmus: none",
-             present: false, withHead };
+             present: false };
   }
   found.sort((a, b) => b.p2p - a.p2p);
   const n = found[0];

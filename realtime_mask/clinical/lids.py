@@ -1,7 +1,7 @@
 """Eyelid measurements: MRD1/MRD2, palpebral fissure, eye closure and blinks.
 
 An eye counts as closed when its fissure falls below a fraction of its own open
-fissure (the 80th percentile over the clip), so a ptotic eye with a narrow but
+fissure (its 80th percentile over the clip, OPEN_PERCENTILE), so a ptotic eye with a narrow but
 steady fissure is not mistaken for a closed one. A blink is a short closure of
 the eyes together (one eye only is a wink, not a blink).
 """
@@ -15,6 +15,7 @@ import numpy as np
 from .track import EyeTrack, ParamsTrack
 from .units import radii_to_mm
 
+OPEN_PERCENTILE = 80        # an eye's open fissure: this percentile over the clip
 CLOSED_FRACTION = 0.35      # fissure below this share of the open fissure = closed
 MIN_OPEN_FISSURE = 0.3      # iris radii; below this the eye never counts as open
 BOTH_EYES_CLOSED_MEAN = 0.45  # blink: mean share of open fissure over both eyes below this
@@ -70,7 +71,7 @@ def relative_fissure(eye: EyeTrack) -> np.ndarray:
     ok = np.isfinite(fissure)
     if not ok.any():
         return np.full(fissure.shape, np.nan)
-    open_level = max(float(np.percentile(fissure[ok], 80)), MIN_OPEN_FISSURE)
+    open_level = max(float(np.percentile(fissure[ok], OPEN_PERCENTILE)), MIN_OPEN_FISSURE)
     return fissure / open_level
 
 
