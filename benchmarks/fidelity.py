@@ -68,6 +68,7 @@ def run_patient(name: str, kw: dict, seed: int, duration: float, model, tracks_d
     t0 = time.perf_counter()
     # All GL objects live in this thread; a fresh masker per patient = a new session.
     with PatientRenderer(model, seed) as person, FrameMasker(model=model, avatar=avatar) as masker:
+        patient = person.realised(patient)      # the truth is what the clip shows
         tracker, fitter = MediaPipeTracker(static_image_mode=False), FaceFitter(model)
         try:
             for rgb, t in person.frames(patient):

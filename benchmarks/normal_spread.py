@@ -37,6 +37,7 @@ def measure_face(model, seed: int, duration: float) -> dict:
     patient = script_patient(PatientScript(seed=seed, duration_s=duration, sign="normal",
                                            gaze_positions=gaze_positions))
     with PatientRenderer(model, seed) as person, FrameMasker(model=model) as masker:
+        patient = person.realised(patient)      # the truth is what the clip shows
         params = [masker.process(rgb, t, output="rgb24").params
                   for rgb, t in person.frames(patient)]
     track = ParamsTrack.from_params(params)

@@ -101,6 +101,29 @@ def test_rendered_patient_is_deterministic_not_the_avatar_and_trackable(face_mod
         tracker.close()
 
 
+def test_truth_is_the_lid_the_face_draws(face_model):
+    """ICT's eyeWide at full weight lifts seed 109's upper lids to about 5.8-5.9 mm,
+    short of a scripted 7 mm retraction: the truth must say what the clip shows,
+    or every read-out of that clip is charged with the face's shortfall."""
+    from realtime_mask.synth.render import PatientRenderer
+
+    short = script_patient(PatientScript(sign="retraction", retraction_mrd1_mm=7.0, seed=109,
+                                         duration_s=0.5, blinks=False, fixation_noise_deg=0.0))
+    reached = script_patient(PatientScript(sign="retraction", retraction_mrd1_mm=5.0, seed=109,
+                                           duration_s=0.5, blinks=False, fixation_noise_deg=0.0))
+    with PatientRenderer(face_model, seed=109) as r:
+        got, kept = r.realised(short), r.realised(reached)
+        # realising changes the truth, not the picture
+        same = np.abs(r.render(got.frames[0]).astype(int) - r.render(short.frames[0])).max()
+    for side in ("right", "left"):
+        mrd1 = got.truth["mrd1_mm"][side]
+        assert 5.0 < mrd1 < 6.5, mrd1
+        assert getattr(got.frames[0], f"{side}_eye").upper_lid * 5.85 == pytest.approx(mrd1, abs=0.05)
+        assert kept.truth["mrd1_mm"][side] == pytest.approx(5.0, abs=1e-3)
+    assert same <= 1
+    assert got.truth["expected_signs"] == short.truth["expected_signs"]
+
+
 def test_synth_command_writes_clip_and_truth(tmp_path, face_model, capsys):
     import av
 

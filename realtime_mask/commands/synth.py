@@ -92,12 +92,12 @@ def run(args) -> int:
     except ModelNotFound as e:
         raise UsageError(str(e)) from None
     try:
-        frames = write_clip(model, patient, args.output, *size)
+        patient = write_clip(model, patient, args.output, *size)
         args.truth.write_text(json.dumps(patient.to_json_dict(), separators=(",", ":")),
                               encoding="utf-8")
     except (MediaError, OSError) as e:
         raise UsageError(f"cannot write the clip: {e}") from None
     signs = ", ".join(patient.truth["expected_signs"]) or "no sign"
-    print(f"{args.output}: {frames} frames, {script.sign} ({signs}); truth in {args.truth}",
+    print(f"{args.output}: {len(patient.frames)} frames, {script.sign} ({signs}); truth in {args.truth}",
           file=sys.stderr)
     return 0

@@ -43,6 +43,7 @@ MOUTH_OPENERS = ("jaw", "mouthFunnel", "mouthPucker", "mouthLowerDown", "mouthUp
 MOUTH_OPEN_EPS = 0.01
 MAX_EYE_DEG = 50.0          # eye rotation beyond this is clamped (the human range is ~45)
 MAX_LID = 3.0               # iris radii
+SHORTFALL = 1e-3            # iris radii (6 µm): a lid nearer its target than this reached it
 # A session avatar's own face shape fades in between these distances (cm) from
 # the eyeball centres: eyes, lids and orbit stay the mean face's.
 EYE_REGION_CM = (1.8, 3.2)
@@ -248,6 +249,26 @@ class AvatarRenderer:
         """All ICT expression weights for a frame: the params' expressions plus
         the solved lid shapes (eye-look shapes stay zero: gaze rotates the eyeball)."""
         return self._solve_weights(params).copy()
+
+    def shown(self, params: MaskParams) -> MaskParams:
+        """The params as this face draws them: each open eye's lids where the
+        solved lid shapes put them. A face shape can fall short of a lid target
+        (ICT's eyeWide at full weight lifts some faces' upper lids only to about
+        1.0 iris radii), so test data takes its truth from here. Shut lids are
+        kept as asked: the renderer draws no eyeball behind them."""
+        params = self._checked(params)
+        w = self._solve_weights(params).copy()
+        eyes = {}
+        for side, name in (("L", "left_eye"), ("R", "right_eye")):
+            eye = getattr(params, name)
+            if not lids_shut(eye.upper_lid, eye.lower_lid):
+                upper, lower = self.lids[side].margin_heights(w, eye.yaw_deg, eye.pitch_deg)
+                # only where the face falls short: values it reaches stay as
+                # given, so their frames render bit for bit the same
+                if max(abs(upper - eye.upper_lid), abs(lower - eye.lower_lid)) > SHORTFALL:
+                    eye = replace(eye, upper_lid=float(upper), lower_lid=float(lower))
+            eyes[name] = eye
+        return replace(params, **eyes)
 
     def _solve_weights(self, params: MaskParams) -> np.ndarray:
         w = self._weights

@@ -8,6 +8,7 @@ mask never uses an identity or appearance: this is test-data generation only.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Iterator
@@ -15,7 +16,8 @@ from typing import Iterator
 import numpy as np
 
 from ..face_model.assets import FaceModel
-from ..params import MaskParams
+from ..clinical.units import IRIS_RADIUS_MM
+from ..params import EyeParams, MaskParams
 from ..render import AvatarRenderer, Appearance
 from .script import ScriptedPatient
 
@@ -60,6 +62,28 @@ class PatientRenderer:
     def render(self, params: MaskParams) -> np.ndarray:
         return self._renderer.render(params)
 
+    def shown(self, params: MaskParams) -> MaskParams:
+        """The params with the lids where this face draws them (AvatarRenderer.shown)."""
+        return self._renderer.shown(params)
+
+    def realised(self, patient: ScriptedPatient) -> ScriptedPatient:
+        """The patient as this face shows it: per-frame lids where the face draws
+        them, and the truth's MRD1/MRD2 from the scripted open lids in primary
+        gaze drawn the same way. (Seed 109's face lifts a scripted 7 mm lid
+        retraction to 5.8-5.9 mm.)"""
+        frames = [self._renderer.shown(p) for p in patient.frames]
+        mrd1, mrd2 = {}, {}
+        for side in ("right", "left"):
+            eye = EyeParams(upper_lid=patient.truth["mrd1_mm"][side] / IRIS_RADIUS_MM,
+                            lower_lid=patient.truth["mrd2_mm"][side] / IRIS_RADIUS_MM)
+            drawn = getattr(self._renderer.shown(
+                MaskParams(face_present=True, confidence=1.0, left_eye=eye, right_eye=eye)),
+                f"{side}_eye")
+            mrd1[side] = round(drawn.upper_lid * IRIS_RADIUS_MM, 4)
+            mrd2[side] = round(drawn.lower_lid * IRIS_RADIUS_MM, 4)
+        truth = {**patient.truth, "mrd1_mm": mrd1, "mrd2_mm": mrd2}
+        return replace(patient, frames=frames, truth=truth)
+
     def frames(self, patient: ScriptedPatient) -> Iterator[tuple[np.ndarray, float]]:
         for p in patient.frames:
             yield self.render(p), p.timestamp
@@ -75,17 +99,17 @@ class PatientRenderer:
 
 
 def write_clip(model: FaceModel, patient: ScriptedPatient, path: Path,
-               width: int = 640, height: int = 480) -> int:
-    """Render and encode the clip (H.264 for .mp4); returns the frame count."""
+               width: int = 640, height: int = 480) -> ScriptedPatient:
+    """Render and encode the clip (H.264 for .mp4); returns the patient as the
+    clip shows it (`PatientRenderer.realised`), whose truth goes with the clip."""
     from ..media import VideoWriter
 
     writer = VideoWriter(path, width, height, Fraction(patient.script.fps).limit_denominator(1001))
-    n = 0
     try:
         with PatientRenderer(model, patient.script.seed, width, height) as r:
+            patient = r.realised(patient)
             for rgb, _ in r.frames(patient):
                 writer.write_rgb(rgb)
-                n += 1
     finally:
         writer.close()
-    return n
+    return patient

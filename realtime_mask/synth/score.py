@@ -83,7 +83,7 @@ def score(patient: ScriptedPatient, track: ParamsTrack, summary: ClinicalSummary
         out["mrd1"][side] = {"truth_mm": _r(t), "measured_mm": _r(eye.mrd1_mm),
                              "error_mm": _r(abs(eye.mrd1_mm - t)) if eye.open_frames else None,
                              "confidence": eye.confidence}
-    out["mrd2_error_mm"] = {side: _r(abs(summary.lids.eye(side).mrd2_mm - truth["mrd2_mm"]))
+    out["mrd2_error_mm"] = {side: _r(abs(summary.lids.eye(side).mrd2_mm - truth["mrd2_mm"][side]))
                             for side in ("right", "left")}
     out["blinks"] = blink_match(patient.blinks, summary.lids.blinks)
     out["tracking"] = tracking_errors(patient, track)

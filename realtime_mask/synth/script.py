@@ -205,7 +205,7 @@ def script_patient(s: PatientScript) -> ScriptedPatient:
         "horizontal_deviation_deg": horiz_dev,
         "vertical_deviation_deg": vert_dev,
         "mrd1_mm": {k: round(v * IRIS_RADIUS_MM, 4) for k, v in open_upper.items()},
-        "mrd2_mm": round(lower * IRIS_RADIUS_MM, 4),
+        "mrd2_mm": {k: round(lower * IRIS_RADIUS_MM, 4) for k in open_upper},
         "blink_count": len(blinks),
         "lid_lag": s.lid_lag,
         "nystagmus": None if s.sign != "nystagmus" else {
