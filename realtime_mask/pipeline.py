@@ -51,8 +51,10 @@ class FrameMasker:
         self.renderer = None
         self._new_avatar()
 
-    def _new_avatar(self) -> None:
-        if self._avatar_pool:
+    def _new_avatar(self, seed: int | None = None) -> None:
+        if seed is not None:
+            self.avatar = seed
+        elif self._avatar_pool:
             self.avatar = draw_session_avatar(self._avatar_pool)
         else:
             self.avatar = self.avatar_mode if isinstance(self.avatar_mode, int) else SHARED_AVATAR
@@ -85,13 +87,14 @@ class FrameMasker:
                    "render": (t3 - t2) * 1e3, "total": (t3 - t0) * 1e3}
         return MaskResult(params, frame, timings)
 
-    def reset(self) -> None:
+    def reset(self, avatar: int | None = None) -> None:
         """Start a new session: no tracking or identity state is carried over,
-        and (per-session mode) a new avatar face is drawn."""
+        and (per-session mode) a new avatar face is drawn, or `avatar` is used
+        (a benchmark drawing from the pool with its own seed, to be repeatable)."""
         self.tracker.reset()
         self.fitter.reset()
-        if self.avatar_mode == "per-session":
-            self._new_avatar()
+        if avatar is not None or self.avatar_mode == "per-session":
+            self._new_avatar(avatar)
 
     def close(self) -> None:
         self.tracker.close()

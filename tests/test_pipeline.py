@@ -90,6 +90,22 @@ def test_sessions_do_not_share_state(masker, videos_dir):
     assert first[0].avatar in pool and again[0].avatar in pool
 
 
+def test_a_session_can_be_given_its_face(masker, videos_dir):
+    """Benchmarks draw session faces with their own seed to be repeatable."""
+    from realtime_mask.avatar_pool import load_avatar_pool
+
+    pool = load_avatar_pool(masker.model)
+    rgb, t = next(read_video(videos_dir / "pyfeat_single_face.mp4"))
+    frames = {}
+    for seed in (pool[0], pool[1], pool[0]):
+        masker.reset(avatar=seed)
+        r = masker.process(rgb, t)
+        assert r.params.avatar == seed
+        frames.setdefault(seed, []).append(r.frame)
+    assert np.array_equal(*frames[pool[0]])
+    assert np.abs(frames[pool[0]][0].astype(int) - frames[pool[1]][0]).mean() > 2
+
+
 def test_shared_avatar_mode_renders_the_mean_face(face_model, videos_dir):
     from realtime_mask.pipeline import FrameMasker
 
