@@ -4,7 +4,7 @@ Everything the doctor sees is rendered from this alone. It deliberately holds no
 identity coefficients, landmarks, texture or pixels: two people making the same
 movements produce the same MaskParams and therefore the same output frame.
 
-Schema (version 2; version 1 lines read as avatar 0):
+Schema (version 3; version 1 lines read as avatar 0, versions 1-2 as no eye covered):
   timestamp      seconds since the start of the stream
   face_present   False -> the renderer draws the neutral "no face" placeholder
   confidence     0..1, tracker confidence for this frame
@@ -24,6 +24,9 @@ Schema (version 2; version 1 lines read as avatar 0):
                  radii (MRD2 / iris radius)
     blink        0 open .. 1 fully closed (derived from the lids, kept for
                  convenience of consumers)
+    covered      true while something covers the eye (a hand or a card, as in
+                 a cover test): the other values are then the last seen ones,
+                 not a measurement, and the renderer draws a cover over it
   avatar         which avatar face draws the frame: 0 = the shared mean face,
                  otherwise the seed of a random face drawn for this session
                  (random, never derived from the patient; see render/avatars.py)
@@ -37,8 +40,8 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
-SCHEMA_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+SCHEMA_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
 
 # ICT/ARKit expression shapes carried in MaskParams. The eye shapes (blink, look,
 # squint, wide) are left out on purpose: lids and eyeballs are set per eye from
@@ -69,6 +72,15 @@ class EyeParams:
     upper_lid: float = NEUTRAL_UPPER_LID
     lower_lid: float = NEUTRAL_LOWER_LID
     blink: float = 0.0
+    covered: bool = False
+
+    def to_dict(self) -> dict:
+        d = {k: round(float(v), 4) for k, v in asdict(self).items() if k != "covered"}
+        return {**d, "covered": bool(self.covered)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "EyeParams":
+        return cls(**{k: bool(v) if k == "covered" else float(v) for k, v in d.items()})
 
 
 @dataclass
@@ -116,8 +128,8 @@ class MaskParams:
             "confidence": round(float(self.confidence), 4),
             "head": rounded(asdict(self.head)),
             "expression": rounded(self.expression_dict()),
-            "left_eye": rounded(asdict(self.left_eye)),
-            "right_eye": rounded(asdict(self.right_eye)),
+            "left_eye": self.left_eye.to_dict(),
+            "right_eye": self.right_eye.to_dict(),
             "avatar": int(self.avatar),
         }
 
@@ -140,8 +152,8 @@ class MaskParams:
             confidence=float(d.get("confidence", 0.0)),
             head=HeadPose(**{k: float(v) for k, v in d["head"].items()}),
             expression=np.array([expr.get(n, 0.0) for n in EXPRESSION_NAMES], np.float32),
-            left_eye=EyeParams(**{k: float(v) for k, v in d["left_eye"].items()}),
-            right_eye=EyeParams(**{k: float(v) for k, v in d["right_eye"].items()}),
+            left_eye=EyeParams.from_dict(d["left_eye"]),
+            right_eye=EyeParams.from_dict(d["right_eye"]),
             avatar=int(d.get("avatar", 0)),
         )
 

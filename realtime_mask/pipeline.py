@@ -23,6 +23,7 @@ from .params import MaskParams
 from .avatar_pool import draw_session_avatar, load_avatar_pool
 from .render.avatars import SHARED_AVATAR, avatar_renderer
 from .tracking import MediaPipeTracker
+from .tracking.cover import EyeCoverDetector
 
 OUTPUT_FORMATS = ("rgb24", "yuv420p")
 AVATAR_MODES = ("per-session", "shared")
@@ -47,6 +48,7 @@ class FrameMasker:
         self.avatar_mode = avatar
         self._avatar_pool = load_avatar_pool(self.model) if avatar == "per-session" else []
         self.tracker = MediaPipeTracker(static_image_mode=static_images)
+        self.covers = EyeCoverDetector()
         self.fitter = FaceFitter(self.model)
         self.renderer = None
         self._new_avatar()
@@ -73,7 +75,7 @@ class FrameMasker:
         if landmarks is None:
             params = MaskParams.no_face(timestamp)
         else:
-            params = self.fitter.fit(landmarks, timestamp)
+            params = self.fitter.fit(landmarks, timestamp, self.covers.update(rgb, landmarks))
         params.avatar = self.avatar
         t2 = time.perf_counter()
         # Render from the JSON-exact parameters: what is saved re-renders bit for bit.
@@ -92,6 +94,7 @@ class FrameMasker:
         and (per-session mode) a new avatar face is drawn, or `avatar` is used
         (a benchmark drawing from the pool with its own seed, to be repeatable)."""
         self.tracker.reset()
+        self.covers.reset()
         self.fitter.reset()
         if avatar is not None or self.avatar_mode == "per-session":
             self._new_avatar(avatar)

@@ -161,3 +161,27 @@ def test_view_survives_bad_frames_lost_face_and_a_restarted_stream(page, tmp_pat
     png = canvas_pixels(page, 0, tmp_path / "restarted.png")
     assert colour(png, LEFT_RGB).sum() == 0  # the old stream's line is gone
     json.dumps(frames)  # the frames were plain JSON
+
+
+def test_view_shows_a_covered_eye_as_covered_not_measured(page, tmp_path):
+    """Cover test: while a hand covers the right eye its values are the last
+    seen ones. The view must say so and draw no trace for that eye."""
+    # a right esotropia keeps the two traces apart
+    frames = frames_of(sign="esotropia", deviation_deg=10.0, deviating_eye="right",
+                       duration_s=4.0, fixation_noise_deg=0.0)
+    for f in frames[60:]:
+        f["right_eye"]["covered"] = True
+        f["right_eye"]["yaw_deg"] = 25.0       # whatever it holds is not drawn
+    feed(page, frames)
+    assert page.locator(".cv-face").inner_text() == "Covered: right eye (no measurement)"
+    png = canvas_pixels(page, 0, tmp_path / "covered.png")
+    keep_screenshot(page, "covered_right_eye.png")
+    # the right trace stops where the cover starts (2 s of a 10 s plot before
+    # the end); the left one runs on
+    width = png.shape[1]
+    right_cols = np.flatnonzero(colour(png, RIGHT_RGB).any(axis=0))
+    left_cols = np.flatnonzero(colour(png, LEFT_RGB).any(axis=0))
+    assert right_cols.size and left_cols.size
+    assert left_cols.max() - right_cols.max() > 0.12 * width
+    feed(page, [dict(frames[-1], timestamp=4.1, right_eye=dict(frames[0]["right_eye"]))])
+    assert page.locator(".cv-face").inner_text() == ""

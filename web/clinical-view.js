@@ -42,7 +42,13 @@ function toSample(p) {
   if (!finite(t)) return null;
   const s = { t, present: !!p.face_present };
   for (const side of ["right", "left"]) {
+    // a covered eye (cover test) carries its last seen values: not a measurement
     const e = (p.face_present && p[`${side}_eye`]) || {};
+    s[`${side}Covered`] = !!e.covered;
+    if (e.covered) {
+      for (const k of ["Yaw", "Pitch", "Upper", "Lower"]) s[`${side}${k}`] = NaN;
+      continue;
+    }
     const upper = finite(e.upper_lid) ? e.upper_lid * IRIS_RADIUS_MM : NaN;
     const lower = finite(e.lower_lid) ? e.lower_lid * IRIS_RADIUS_MM : NaN;
     const open = finite(upper) && finite(lower) && upper + lower > 2.5 && !(e.blink > 0.6);
@@ -331,7 +337,10 @@ export function createClinicalView(container) {
       deviationEl.textContent = deviationReadout(samples.filter((s) => s.t >= tEnd - DEVIATION_S)).text;
       nystagmusEl.textContent = nystagmusReadout(samples.filter((s) => s.t >= tEnd - NYSTAGMUS_S)).text;
       lidsEl.textContent = lidReadout(samples);
-      faceEl.textContent = last && !last.present ? "No face in view" : "";
+      const covered = last && last.present
+        ? ["right", "left"].filter((side) => last[`${side}Covered`]) : [];
+      faceEl.textContent = last && !last.present ? "No face in view"
+        : covered.length ? `Covered: ${covered.join(" and ")} eye (no measurement)` : "";
       container.dataset.readoutT = container.dataset.drawnT;
     }
   }

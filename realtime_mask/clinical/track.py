@@ -1,7 +1,7 @@
 """A MaskParams stream as column arrays, the input of every clinical measurement.
 
-Unknown values are NaN: frames without a face, and any eye value that is not a
-finite number (a fitter may write NaN for an occluded eye). Sorting by
+Unknown values are NaN: frames without a face, a covered eye (a hand or card
+over it, as in a cover test), and any eye value that is not a finite number. Sorting by
 timestamp and dropping repeated timestamps makes the arrays a clean time series.
 """
 
@@ -95,7 +95,12 @@ class ParamsTrack:
 
         def eye(side: str) -> EyeTrack:
             key = f"{side}_eye"
-            cols = {f: column(lambda r, f=f: r[key][f]) for f in EYE_FIELDS}
+
+            def value(r, f):
+                # a covered eye's values are the last seen ones, not a measurement
+                return float("nan") if r[key].get("covered") else r[key][f]
+
+            cols = {f: column(lambda r, f=f: value(r, f)) for f in EYE_FIELDS}
             return EyeTrack(cols["yaw_deg"], cols["pitch_deg"], cols["upper_lid"],
                             cols["lower_lid"], cols["blink"])
 

@@ -68,7 +68,8 @@ class EyeCalibration:
         m = self.matrices[side]
         raw = np.array([eye.yaw_deg, eye.pitch_deg, eye.upper_lid, eye.lower_lid, 1.0])
         yaw, pitch, upper, lower = m @ raw
-        return EyeParams(float(yaw), float(pitch), float(upper), float(lower), eye.blink)
+        return EyeParams(float(yaw), float(pitch), float(upper), float(lower), eye.blink,
+                         eye.covered)
 
 
 IDENTITY = EyeCalibration({s: np.hstack([np.eye(4), np.zeros((4, 1))]) for s in SIDES},

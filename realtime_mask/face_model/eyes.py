@@ -210,6 +210,7 @@ class _EyeState:
         self.iris_radius = _RunningMedian(DEFAULT_IRIS_RADIUS_CM)
         self.aperture = _RunningMedian(NEUTRAL_UPPER_LID + NEUTRAL_LOWER_LID)
         self.last_gaze = (0.0, 0.0)
+        self.last_lids = (NEUTRAL_UPPER_LID, NEUTRAL_LOWER_LID)
         # lowpass(corner_c - head_c), cm along the head's x and y axes
         self.corner_lag = corner_lag.copy()
         self.last_time, self.seen = 0.0, False
@@ -238,15 +239,24 @@ class EyeModel:
         """The session's current corner correction (cm, head axes)."""
         return self._state[side].corner_lag.copy()
 
-    def measure(self, landmarks: Landmarks, head: HeadFrame,
-                timestamp: float) -> dict[str, EyeParams]:
+    def measure(self, landmarks: Landmarks, head: HeadFrame, timestamp: float,
+                covered: dict[str, bool] | None = None) -> dict[str, EyeParams]:
+        """covered: eyes that something covers (tracking/cover.py). FaceMesh
+        draws those eyes anyway; they keep their last seen values and teach the
+        session's running levels nothing."""
         # Camera frame, 2D (x right, y up, pixels), converted once for both eyes.
         xy = landmarks.points[:, :2].astype(np.float64) * (1.0, -1.0)
         # head x / y axes as seen in the image (pixels per cm)
         basis = head.scale * head.rotation[:2, :2]
         inv_basis = np.linalg.inv(basis)
-        return {side: self._measure_eye(side, c, xy, head, inv_basis, timestamp)
+        covered = covered or {}
+        return {side: (self._held(side) if covered.get(side) else
+                       self._measure_eye(side, c, xy, head, inv_basis, timestamp))
                 for side, c in CONTOURS.items()}
+
+    def _held(self, side: str) -> EyeParams:
+        st = self._state[side]
+        return EyeParams(*st.last_gaze, *st.last_lids, blink=0.0, covered=True)
 
     def _measure_eye(self, side: str, c: EyeContour, xy: np.ndarray, head: HeadFrame,
                      inv_basis: np.ndarray, timestamp: float) -> EyeParams:
@@ -278,6 +288,8 @@ class EyeModel:
             centre = self._eyeball_centre(side, c, xy, head, inv_basis, timestamp)
             yaw, pitch = self._gaze(side, iris, centre, head)
             st.last_gaze = (yaw, pitch)
+        if blink < GAZE_HOLD_BLINK:
+            st.last_lids = (float(upper_lid), float(lower_lid))
         return EyeParams(yaw_deg=yaw, pitch_deg=pitch, upper_lid=float(upper_lid),
                          lower_lid=float(lower_lid), blink=blink)
 

@@ -193,7 +193,9 @@ class FaceFitter:
         self.eyes.reset()
         self.last_head: HeadFrame | None = None
 
-    def fit(self, landmarks: Landmarks | None, timestamp: float) -> MaskParams:
+    def fit(self, landmarks: Landmarks | None, timestamp: float,
+            covered: dict[str, bool] | None = None) -> MaskParams:
+        """covered: eyes that something covers in this frame (EyeModel.measure)."""
         if landmarks is None:
             return MaskParams.no_face(timestamp)
         p = to_camera_frame(landmarks.points[:N_FACE_LANDMARKS])
@@ -226,7 +228,7 @@ class FaceFitter:
         head = HeadFrame(scale=s, rotation=r, translation=t)
         self.last_head = head
         eyes = {side: self.eye_calibration.apply(side, eye)
-                for side, eye in self.eyes.measure(landmarks, head, timestamp).items()}
+                for side, eye in self.eyes.measure(landmarks, head, timestamp, covered).items()}
         conf = float(landmarks.confidence) * float(np.clip(1.0 - rms / RESIDUAL_SCALE_CM, 0, 1))
         return MaskParams(
             timestamp=float(timestamp), face_present=True, confidence=conf,

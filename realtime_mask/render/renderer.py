@@ -43,6 +43,8 @@ MOUTH_OPENERS = ("jaw", "mouthFunnel", "mouthPucker", "mouthLowerDown", "mouthUp
 MOUTH_OPEN_EPS = 0.01
 MAX_EYE_DEG = 50.0          # eye rotation beyond this is clamped (the human range is ~45)
 MAX_LID = 3.0               # iris radii
+COVER_HALF_CM = (1.7, 1.2)  # half-axes of the patch over a covered eye
+COVER_RGBA = (52, 55, 62, 255)   # dark, unlike skin, eye or background
 SHORTFALL = 1e-3            # iris radii (6 µm): a lid nearer its target than this reached it
 # A session avatar's own face shape fades in between these distances (cm) from
 # the eyeball centres: eyes, lids and orbit stay the mean face's.
@@ -341,7 +343,23 @@ class AvatarRenderer:
         # reading RGBA is a plain copy in llvmpipe (RGB makes it convert per
         # pixel, ~0.5 ms); dropping alpha on the CPU is cheaper
         self._fbo.read_into(self._rgba, components=4, alignment=1)
+        for side, eye in (("L", params.left_eye), ("R", params.right_eye)):
+            if eye.covered:
+                self._draw_cover(side, params.head)
         return self._rgba
+
+    def _draw_cover(self, side: str, head: HeadPose) -> None:
+        """A flat patch over a covered eye: the doctor sees that it is covered,
+        not an eye that nobody saw."""
+        eb = self.lids[side].eyeball
+        front = eb.centre + np.array([0.0, 0.0, eb.radius])
+        c = self.project(front, head)
+        ends = [self.project(front + d, head) for d in
+                (np.array([COVER_HALF_CM[0], 0, 0]), np.array([0, COVER_HALF_CM[1], 0]))]
+        ax = [max(1, int(round(np.linalg.norm(e - c)))) for e in ends]
+        angle = float(np.degrees(np.arctan2(*(ends[0] - c)[::-1])))
+        cv2.ellipse(self._rgba, (int(round(c[0])), int(round(c[1]))), tuple(ax), angle, 0, 360,
+                    COVER_RGBA, -1, cv2.LINE_AA)
 
     def render(self, params: MaskParams) -> np.ndarray:
         """(H, W, 3) uint8 RGB; the placeholder when no face is present."""
