@@ -95,6 +95,37 @@ def test_the_doctor_sees_a_cover_not_a_made_up_eye(covered_clip, face_model):
     track = ParamsTrack.from_params(params)
     inside = slice(COVERED.start + 2, COVERED.stop)
     assert np.isnan(track.right.yaw[inside]).all() and np.isfinite(track.left.yaw[inside]).all()
+    # and the report says how long it was covered
+    from realtime_mask.clinical import summarize
+    from realtime_mask.clinical.report import render_report
+
+    summary = summarize(track)
+    assert summary.covered_s["right"] == pytest.approx(sum(covered) * track.frame_interval)
+    assert sum(covered) >= len(COVERED) - 2 and summary.covered_s["left"] == 0.0
+    assert (f"Eye covered (cover test; not measured then)</td><td>right "
+            f"{summary.covered_s['right']:.1f} s") in render_report(track, summary)
+
+
+def test_mask_command_reports_covered_frames(covered_clip, tmp_path):
+    import subprocess
+    import sys
+    from fractions import Fraction
+
+    from realtime_mask.media import VideoWriter
+
+    frames, box = covered_clip
+    src = tmp_path / "covered.mp4"
+    h, w = frames[0][0].shape[:2]
+    writer = VideoWriter(src, w, h, Fraction(25))
+    for rgb, _ in cover_right_eye(frames, box):
+        writer.write_rgb(rgb)
+    writer.close()
+    r = subprocess.run([sys.executable, "-m", "realtime_mask", "mask", str(src), "-o",
+                        str(tmp_path / "out.mp4"), "--size", "320x240"],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    covered = int(r.stderr.split(" with an eye covered")[0].rsplit(" ", 1)[1])
+    assert 20 <= covered <= 30, r.stderr
 
 
 def test_covered_survives_json_and_old_lines_read_uncovered():

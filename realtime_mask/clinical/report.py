@@ -63,6 +63,9 @@ def _summary_table(s: ClinicalSummary) -> str:
         rows.append(("Nystagmus", "none (an eye oscillation moved with the head)", ny.confidence))
     else:
         rows.append(("Nystagmus", "none detected", ny.confidence))
+    covered = [f"{side} {sec:.1f} s" for side, sec in s.covered_s.items() if sec > 0]
+    if covered:
+        rows.append(("Eye covered (cover test; not measured then)", ", ".join(covered), 1.0))
     body = "".join(f"<tr><td>{escape(a)}</td><td>{escape(b)}</td><td>{c:.2f}</td></tr>"
                    for a, b, c in rows)
     return ("<table id='measurements'><tr><th>Measurement</th><th>Value</th>"

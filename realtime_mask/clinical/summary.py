@@ -40,6 +40,8 @@ class ClinicalSummary:
     lids: LidReport
     nystagmus: Nystagmus
     findings: list[Finding] = field(default_factory=list)
+    # seconds each eye was covered (a cover test): no measurement then
+    covered_s: dict[str, float] = field(default_factory=lambda: {"right": 0.0, "left": 0.0})
 
     def signs(self) -> set[str]:
         return {f.sign for f in self.findings}
@@ -62,6 +64,7 @@ class ClinicalSummary:
             "lids": asdict(self.lids) | {"blink_count": len(self.lids.blinks)},
             "nystagmus": nyst,
             "findings": [asdict(f) for f in self.findings],
+            "covered_s": self.covered_s,
         })
 
 
@@ -107,4 +110,6 @@ def summarize(stream: ParamsTrack | Iterable[MaskParams | Mapping],
     return ClinicalSummary(
         frames=len(track), face_frames=int(track.present.sum()),
         duration_s=round(track.duration, 3), deviation=dev, lids=lids, nystagmus=nyst,
-        findings=find_signs(dev, lids, nyst, thresholds))
+        findings=find_signs(dev, lids, nyst, thresholds),
+        covered_s={side: round(float(track.eye(side).covered.sum() * track.frame_interval), 3)
+                   for side in ("right", "left")})

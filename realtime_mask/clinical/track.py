@@ -26,6 +26,7 @@ class EyeTrack:
     upper: np.ndarray
     lower: np.ndarray
     blink: np.ndarray
+    covered: np.ndarray         # bool: something covered the eye (its values are NaN)
 
     @property
     def fissure(self) -> np.ndarray:
@@ -101,8 +102,10 @@ class ParamsTrack:
                 return float("nan") if r[key].get("covered") else r[key][f]
 
             cols = {f: column(lambda r, f=f: value(r, f)) for f in EYE_FIELDS}
+            covered = np.array([bool(r.get("face_present")) and bool(r[key].get("covered"))
+                                for r in kept], bool)
             return EyeTrack(cols["yaw_deg"], cols["pitch_deg"], cols["upper_lid"],
-                            cols["lower_lid"], cols["blink"])
+                            cols["lower_lid"], cols["blink"], covered)
 
         return cls(
             t=np.array([float(r["timestamp"]) for r in kept]),

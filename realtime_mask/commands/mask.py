@@ -74,7 +74,7 @@ def _mask_video(args, size) -> str:
     info = probe_video(args.input)
     params_file = open(args.params, "w", encoding="utf-8") if args.params else None
     writer = VideoWriter(args.output, *size, info.frame_rate)
-    frames = no_face = 0
+    frames = no_face = covered = 0
     try:
         with FrameMasker(*size, avatar=args.avatar) as masker:
             bar = tqdm(read_video(args.input), total=info.frame_count, unit="frame",
@@ -86,6 +86,7 @@ def _mask_video(args, size) -> str:
                     params_file.write(result.params.to_json() + "\n")
                 frames += 1
                 no_face += not result.params.face_present
+                covered += result.params.left_eye.covered or result.params.right_eye.covered
     finally:
         writer.close()
         if params_file:
@@ -94,5 +95,6 @@ def _mask_video(args, size) -> str:
         args.output.unlink(missing_ok=True)
         raise MediaError(f"{args.input}: contains no video frames")
     pct = 100.0 * no_face / frames
+    cover = f", {covered} with an eye covered (drawn covered)" if covered else ""
     return (f"{args.input} -> {args.output}: {frames} frames at {float(info.frame_rate):.2f} fps, "
-            f"{no_face} without a face ({pct:.1f}%)")
+            f"{no_face} without a face ({pct:.1f}%){cover}")
