@@ -49,6 +49,10 @@ PATIENTS: dict[str, dict] = {
                                     gaze_positions=True),
     "normal_a": dict(sign="normal"),
     "normal_gaze_head": dict(sign="normal", gaze_positions=True, head_turns=True, head_turn_deg=10.0),
+    # the cover test (last, so the other patients keep their seeds): the fixing
+    # left eye is covered, the deviating right one takes up fixation
+    "cover_test_eso10": dict(sign="esotropia", deviation_deg=10.0, deviating_eye="right",
+                             cover_test=True),
 }
 TARGETS = {"deviation_error_deg": 2.0, "nystagmus_frequency_error_hz": 0.2,
            "nystagmus_amplitude_error_rel": 0.20, "mrd1_error_mm": 0.5, "blink_recall": 0.95,
@@ -61,6 +65,7 @@ def run_patient(name: str, kw: dict, seed: int, duration: float, model, tracks_d
     from realtime_mask.pipeline import FrameMasker
     from realtime_mask.synth.render import PatientRenderer
     from realtime_mask.tracking import MediaPipeTracker
+    from realtime_mask.tracking.cover import EyeCoverDetector
 
     patient = script_patient(PatientScript(seed=seed, duration_s=duration, **kw))
     masked: list[MaskParams] = []
@@ -70,12 +75,14 @@ def run_patient(name: str, kw: dict, seed: int, duration: float, model, tracks_d
     with PatientRenderer(model, seed) as person, FrameMasker(model=model, avatar=avatar) as masker:
         patient = person.realised(patient)      # the truth is what the clip shows
         tracker, fitter = MediaPipeTracker(static_image_mode=False), FaceFitter(model)
+        covers = EyeCoverDetector()     # the doctor sees the avatar's patch over a covered eye
         try:
             for rgb, t in person.frames(patient):
                 result = masker.process(rgb, t, output="rgb24")
                 masked.append(result.params)
                 lm = tracker.track(result.frame) if result.params.face_present else None
-                retracked.append(fitter.fit(lm, t) if lm is not None else MaskParams.no_face(t))
+                retracked.append(fitter.fit(lm, t, covers.update(result.frame, lm))
+                                 if lm is not None else MaskParams.no_face(t))
         finally:
             tracker.close()
     seconds = time.perf_counter() - t0
@@ -89,11 +96,13 @@ def run_patient(name: str, kw: dict, seed: int, duration: float, model, tracks_d
 
 
 def aggregate(results: dict, source: str) -> dict:
-    dev, freq, amp, mrd1, recall, ctrl, wrong = [], [], [], [], [], [], []
+    dev, freq, amp, mrd1, recall, ctrl, wrong, cover = [], [], [], [], [], [], [], []
     for name, r in results.items():
         s = r[source]
         sign = r["script"]["sign"]
-        if sign in ("esotropia", "exotropia", "hypertropia", "hypotropia"):
+        if r["script"].get("cover_test"):
+            cover.append(s["cover_test"])
+        elif sign in ("esotropia", "exotropia", "hypertropia", "hypotropia"):
             dev.append(s["deviation"]["error_deg"])
         if sign == "nystagmus":
             freq.append(s["nystagmus"].get("frequency_error_hz"))
@@ -135,7 +144,8 @@ def aggregate(results: dict, source: str) -> dict:
                                      "nystagmus_frequency_error_hz": worst(freq),
                                      "nystagmus_amplitude_error_rel": worst(amp),
                                      "mrd1_error_mm": worst(mrd1)},
-            "meets_target": passed, "wrong_sign_sets": wrong}
+            "meets_target": passed, "wrong_sign_sets": wrong,
+            "cover_test": cover}
 
 
 def main() -> int:

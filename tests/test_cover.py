@@ -137,3 +137,24 @@ def test_covered_survives_json_and_old_lines_read_uncovered():
     for side in ("left_eye", "right_eye"):
         del old[side]["covered"]
     assert MaskParams.from_dict(old).right_eye.covered is False
+
+
+def test_a_synthetic_cover_test_reads_the_refixation(face_model):
+    """A patient with a right esotropia of 10 degrees has the fixing left eye
+    covered: the masker finds the cover and reads the right eye taking up
+    fixation (a movement towards the patient's right)."""
+    from realtime_mask.pipeline import FrameMasker
+    from realtime_mask.synth import PatientScript, script_patient
+    from realtime_mask.synth.render import PatientRenderer
+    from realtime_mask.synth.score import cover_test_score
+
+    patient = script_patient(PatientScript(sign="esotropia", deviation_deg=10.0, seed=113,
+                                           deviating_eye="right", cover_test=True,
+                                           duration_s=6.0))
+    with PatientRenderer(face_model, 113) as person, FrameMasker(avatar="shared") as masker:
+        patient = person.realised(patient)
+        params = [masker.process(rgb, t, output="rgb24").params for rgb, t in person.frames(patient)]
+    got = cover_test_score(patient.truth["cover_test"], ParamsTrack.from_params(params))
+    assert got["cover_found"] > 0.9
+    yaw, pitch = got["refixation_measured_deg"]
+    assert yaw < -4.0 and abs(pitch) < 2.0, got

@@ -54,3 +54,40 @@ def test_tracking_errors_report_bias_and_gain_per_eye():
     assert e["left_yaw"]["gain"] == pytest.approx(1.0, abs=0.01)
     assert e["left_upper"]["bias"] == pytest.approx(0.585, abs=0.01)
     assert e["right_pitch"]["bias"] == pytest.approx(0.0, abs=1e-3) and "gain" not in e["right_pitch"]
+
+
+@pytest.mark.parametrize("sign,eye,refix", [("esotropia", "right", (-10.0, 0.0)),
+                                            ("exotropia", "left", (-10.0, 0.0)),
+                                            ("hypertropia", "right", (0.0, -10.0))])
+def test_cover_test_script_and_score(sign, eye, refix):
+    """Covering the fixing eye makes the deviating eye take up fixation; both eyes
+    move together (the covered one turns away), and back after uncovering."""
+    p = script_patient(PatientScript(sign=sign, deviation_deg=10.0, deviating_eye=eye,
+                                     cover_test=True, duration_s=6, fixation_noise_deg=0.0,
+                                     blinks=False))
+    fixing = "left" if eye == "right" else "right"
+    c = p.truth["cover_test"]
+    assert c["covered_eye"] == fixing and (c["start_s"], c["end_s"]) == (3.0, 5.0)
+    for f in p.frames:
+        under = 3.0 <= f.timestamp < 5.0
+        assert getattr(f, f"{fixing}_eye").covered == under
+        assert not getattr(f, f"{eye}_eye").covered
+    before, during = p.frames[60], p.frames[120]
+    dev, fix = f"{eye}_eye", f"{fixing}_eye"
+    for attr, r in zip(("yaw_deg", "pitch_deg"), refix):
+        moved = getattr(getattr(during, dev), attr) - getattr(getattr(before, dev), attr)
+        assert moved == pytest.approx(r)
+        # the covered eye moves with it
+        assert getattr(getattr(during, fix), attr) - getattr(getattr(before, fix), attr) == pytest.approx(r)
+    track = ParamsTrack.from_params(p.frames)
+    s = score(p, track, summarize(track))
+    assert s["cover_test"]["cover_found"] == 1.0
+    assert s["cover_test"]["refixation_error_deg"] < 0.05
+    assert p.truth["expected_signs"] == ["hypertropia" if sign == "hypertropia" else sign]
+
+
+def test_a_cover_test_needs_a_squint_and_room():
+    with pytest.raises(ValueError, match="strabismus"):
+        script_patient(PatientScript(sign="nystagmus", cover_test=True))
+    with pytest.raises(ValueError, match="before the clip"):
+        script_patient(PatientScript(sign="esotropia", cover_test=True, duration_s=4.0))

@@ -55,6 +55,9 @@ def tracking_errors(patient: ScriptedPatient, track: ParamsTrack) -> dict:
     return out
 
 
+COVER_SETTLE_S = 0.3      # after the cover goes on: the refixation and the detector's two frames
+
+
 def score(patient: ScriptedPatient, track: ParamsTrack, summary: ClinicalSummary) -> dict:
     truth = patient.truth
     out: dict = {"signs_expected": sorted(truth["expected_signs"]),
@@ -99,4 +102,26 @@ def score(patient: ScriptedPatient, track: ParamsTrack, summary: ClinicalSummary
                                       / ny_true["amplitude_deg"]) if ny.present else None,
             "direction_correct": ny.direction == ny_true["direction"],
         }
+    if truth.get("cover_test"):
+        out["cover_test"] = cover_test_score(truth["cover_test"], track)
     return out
+
+
+def cover_test_score(cover: dict, track: ParamsTrack) -> dict:
+    """Was the covered eye seen as covered, and how far did the uncovered eye
+    move to take up fixation (median over the cover, from SETTLE_S in, against
+    the second before it)?"""
+    covered_eye = cover["covered_eye"]
+    other = track.eye("right" if covered_eye == "left" else "left")
+    during = (track.t >= cover["start_s"] + COVER_SETTLE_S) & (track.t < cover["end_s"])
+    before = (track.t >= cover["start_s"] - 1.0) & (track.t < cover["start_s"])
+    moved = {axis: float(np.nanmedian(getattr(other, axis)[during])
+                         - np.nanmedian(getattr(other, axis)[before]))
+             for axis in ("yaw", "pitch")}
+    truth = np.array([cover["refixation_yaw_deg"], cover["refixation_pitch_deg"]])
+    got = np.array([moved["yaw"], moved["pitch"]])
+    return {"covered_eye": covered_eye,
+            "cover_found": _r(float(track.eye(covered_eye).covered[during].mean())),
+            "refixation_truth_deg": [_r(v) for v in truth],
+            "refixation_measured_deg": [_r(v) for v in got],
+            "refixation_error_deg": _r(float(np.hypot(*(got - truth))))}

@@ -19,6 +19,8 @@ from ..params import EXPRESSION_NAMES, NEUTRAL_LOWER_LID, NEUTRAL_UPPER_LID, Eye
 
 SIGNS = ("normal", "esotropia", "exotropia", "hypertropia", "hypotropia",
          "nystagmus", "ptosis", "retraction")
+STRABISMUS = ("esotropia", "exotropia", "hypertropia", "hypotropia")
+SACCADE_S = 0.05           # a refixation takes about this long
 NINE_GAZE = [(0, 0), (15, 0), (15, 10), (0, 10), (-15, 10), (-15, 0), (-15, -10), (0, -10), (15, -10)]
 BLINK_CLOSE_S, BLINK_HOLD_S, BLINK_OPEN_S = 0.08, 0.05, 0.14
 EYEBALL_RADIUS_MM = 12.0
@@ -33,6 +35,13 @@ class PatientScript:
     # strabismus
     deviation_deg: float = 10.0
     deviating_eye: str = "right"
+    # cover test (strabismus only): the fixing eye is covered for cover_for_s from
+    # cover_from_s; the deviating eye takes up fixation and, both eyes moving
+    # together, the covered one turns away by the deviation; on uncovering the
+    # fixing eye takes over again
+    cover_test: bool = False
+    cover_from_s: float = 3.0
+    cover_for_s: float = 2.0
     # nystagmus
     nystagmus_hz: float = 3.0
     nystagmus_amplitude_deg: float = 3.0       # peak-to-peak
@@ -68,6 +77,12 @@ class PatientScript:
             raise ValueError("duration and fps must be positive")
         if not 0.0 <= self.deviation_deg <= 30.0:
             raise ValueError("deviation must be within 0..30 degrees")
+        if self.cover_test and self.sign not in STRABISMUS:
+            raise ValueError("a cover test needs a strabismus sign (esotropia, exotropia, "
+                             "hypertropia, hypotropia)")
+        if self.cover_test and not (0 < self.cover_from_s
+                                    and self.cover_from_s + self.cover_for_s < self.duration_s):
+            raise ValueError("the cover must start after 0 s and end before the clip does")
 
 
 @dataclass
@@ -155,16 +170,29 @@ def script_patient(s: PatientScript) -> ScriptedPatient:
 
     gaze = {side: [eye_yaw.copy(), eye_pitch.copy()] for side in ("right", "left")}
     horiz_dev = vert_dev = 0.0
+    turn = np.zeros(2)            # the deviating eye's turn away from the target (yaw, pitch)
     if s.sign in ("esotropia", "exotropia"):
         nasal = 1.0 if s.deviating_eye == "right" else -1.0  # right eye: nose at +yaw
-        sign = nasal if s.sign == "esotropia" else -nasal
-        gaze[s.deviating_eye][0] += sign * s.deviation_deg
+        turn[0] = (nasal if s.sign == "esotropia" else -nasal) * s.deviation_deg
         horiz_dev = s.deviation_deg if s.sign == "esotropia" else -s.deviation_deg
     elif s.sign in ("hypertropia", "hypotropia"):
         up = 1.0 if s.sign == "hypertropia" else -1.0
-        gaze[s.deviating_eye][1] += up * s.deviation_deg
+        turn[1] = up * s.deviation_deg
         right_higher = up if s.deviating_eye == "right" else -up
         vert_dev = right_higher * s.deviation_deg
+    for axis in (0, 1):
+        gaze[s.deviating_eye][axis] += turn[axis]
+    covered = np.zeros(n, bool)
+    fixing = "left" if s.deviating_eye == "right" else "right"
+    if s.cover_test:
+        end = s.cover_from_s + s.cover_for_s
+        covered = (t >= s.cover_from_s) & (t < end)
+        # both eyes move by the deviating eye's turn, back again on uncovering
+        ramp = (np.clip((t - s.cover_from_s) / SACCADE_S, 0, 1)
+                - np.clip((t - end) / SACCADE_S, 0, 1))
+        for side in gaze:
+            for axis in (0, 1):
+                gaze[side][axis] -= turn[axis] * ramp
     if s.sign == "nystagmus":
         wave = _nystagmus(s, t)
         axis = 0 if s.nystagmus_direction == "horizontal" else 1
@@ -193,7 +221,8 @@ def script_patient(s: PatientScript) -> ScriptedPatient:
             # Closing moves the upper lid down to the lower lid margin.
             upper = level + closure[i] * (-lower - level)
             eyes[side] = EyeParams(yaw_deg=float(gaze[side][0][i]), pitch_deg=float(gaze[side][1][i]),
-                                   upper_lid=float(upper), lower_lid=lower, blink=float(closure[i]))
+                                   upper_lid=float(upper), lower_lid=lower, blink=float(closure[i]),
+                                   covered=bool(covered[i]) and side == fixing)
         frames.append(MaskParams(
             timestamp=float(t[i]), face_present=True, confidence=1.0,
             head=HeadPose(yaw_deg=float(head_yaw[i])),
@@ -213,6 +242,11 @@ def script_patient(s: PatientScript) -> ScriptedPatient:
             "direction": s.nystagmus_direction, "waveform": s.nystagmus_waveform,
             "fast_phase": s.nystagmus_fast_phase if s.nystagmus_waveform == "jerk" else None},
         "expected_signs": expected_signs(s),
+        "cover_test": None if not s.cover_test else {
+            "covered_eye": fixing, "start_s": s.cover_from_s,
+            "end_s": s.cover_from_s + s.cover_for_s,
+            # how far the uncovered (deviating) eye moves to take up fixation
+            "refixation_yaw_deg": float(-turn[0]), "refixation_pitch_deg": float(-turn[1])},
     }
     return ScriptedPatient(s, frames, blinks, truth)
 

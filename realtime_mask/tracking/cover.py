@@ -17,8 +17,11 @@ An eye counts as covered after COVER_FRAMES frames in a row in which FaceMesh
 draws it open (at least OPEN_SHARE of its usual opening) and its spread is
 below COVERED_SHARE of its usual level and below OTHER_EYE_SHARE of the other
 eye's share (both eyes narrowing together is a squint, not a cover), or below
-FLAT_SHARE whatever the other eye does. Closed lids (a blink) are not a cover:
-FaceMesh sees those.
+FLAT_SHARE whatever the other eye does. A cover can also make FaceMesh draw the
+eye half shut (a dark patch over a synthetic patient's eye read 0.33-0.41 of
+its usual opening), so an outline with no spread at all (below BLANK_SHARE)
+counts too, however open it is drawn; closed lids still show a lash line (0.06
+of the usual spread at the lowest on the real clips).
 
 Measured on the 12 real clips (2,707 frames): with nothing over the eyes, 2
 frames were called covered (liveportrait_d3, in a long squint while looking
@@ -42,6 +45,7 @@ from .landmarks import EyeContour, Landmarks
 COVERED_SHARE = 0.35
 OTHER_EYE_SHARE = 0.45
 FLAT_SHARE = 0.12
+BLANK_SHARE = 0.04        # below this the outline shows nothing, however open FaceMesh draws it
 OPEN_SHARE = 0.6          # the outline counts as open above this share of its usual opening
                           # (FaceMesh draws a covered eye as a plainly open one)
 COVER_FRAMES = 2          # frames in a row before an eye counts as covered (or uncovered)
@@ -129,6 +133,9 @@ class EyeCoverDetector:
             s = share[side] if is_open[side] else float("nan")
             low = np.isfinite(s) and (s < FLAT_SHARE or (
                 s < COVERED_SHARE and not (np.isfinite(other) and s >= OTHER_EYE_SHARE * other)))
+            # A cover can also make FaceMesh draw the eye half shut; closed lids
+            # still show a lash line, a cover nothing at all.
+            low = low or bool(share[side] < BLANK_SHARE)
             # count frames in a row that disagree with the current state
             self._run[side] = self._run[side] + 1 if low != self.covered[side] else 0
             if self._run[side] >= COVER_FRAMES:
