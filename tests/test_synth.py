@@ -146,6 +146,8 @@ def test_synth_command_writes_clip_and_truth(tmp_path, face_model, capsys):
     (["--sign", "nystagmus", "--frequency", "20"], "--frequency"),
     (["--sign", "nystagmus", "--waveform", "jerk", "--direction", "vertical",
       "--fast-phase", "left"], "--fast-phase"),
+    (["--sign", "ptosis", "--cover-test"], "strabismus"),
+    (["--sign", "esotropia", "--cover-test", "--duration", "4"], "before the clip"),
 ])
 def test_synth_bad_options_are_one_clear_error(tmp_path, capsys, argv, message):
     rc = main(["synth", *argv, "-o", str(tmp_path / "x.mp4"), "--truth", str(tmp_path / "t.json")])
@@ -153,6 +155,17 @@ def test_synth_bad_options_are_one_clear_error(tmp_path, capsys, argv, message):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0]
     assert not (tmp_path / "x.mp4").exists()
+
+
+def test_synth_command_scripts_a_cover_test(tmp_path, face_model):
+    clip, truth = tmp_path / "c.mp4", tmp_path / "truth.json"
+    rc = main(["synth", "--sign", "exotropia", "--eye", "left", "--cover-test", "--duration", "6",
+               "--size", "320x240", "-o", str(clip), "--truth", str(truth)])
+    assert rc == 0
+    d = json.loads(truth.read_text())
+    assert d["truth"]["cover_test"]["covered_eye"] == "right"
+    covered = [MaskParams.from_dict(f).right_eye.covered for f in d["frames"]]
+    assert sum(covered) == 60 and covered.index(True) == 90
 
 
 def test_lid_lag_truth_in_downgaze_only():

@@ -25,6 +25,8 @@ def add_parser(sub) -> None:
     g = p.add_argument_group("strabismus (esotropia, exotropia, hypertropia, hypotropia)")
     g.add_argument("--deviation", type=float, default=10.0, help="degrees (default 10)")
     g.add_argument("--eye", choices=("right", "left"), default="right", help="the deviating eye")
+    g.add_argument("--cover-test", action="store_true",
+                   help="cover the fixing eye for 2 s from 3 s: the deviating eye takes up fixation")
     g = p.add_argument_group("nystagmus")
     g.add_argument("--frequency", type=float, default=3.0, help="Hz (default 3)")
     g.add_argument("--amplitude", type=float, default=3.0, help="degrees peak-to-peak (default 3)")
@@ -48,7 +50,7 @@ def script_from_args(args):
 
     kw = dict(
         sign=args.sign, duration_s=args.duration, fps=args.fps, seed=args.seed,
-        deviation_deg=args.deviation, deviating_eye=args.eye,
+        deviation_deg=args.deviation, deviating_eye=args.eye, cover_test=args.cover_test,
         nystagmus_hz=args.frequency, nystagmus_amplitude_deg=args.amplitude,
         nystagmus_direction=args.direction, nystagmus_waveform=args.waveform,
         nystagmus_fast_phase=args.fast_phase, ptosis_side=args.ptosis_side,
