@@ -1,7 +1,8 @@
 """FrameMasker: camera frame -> (MaskParams, masked frame), fail-closed.
 
-The masker is the only place where the three rooms meet: the tracker sees the
-camera frame, the fitter sees landmarks, and the renderer sees MaskParams only.
+The masker is the only place where the three rooms meet: the tracker (and the
+cover check, tracking/cover.py) see the camera frame, the fitter sees landmarks
+and which eyes are covered, and the renderer sees MaskParams only.
 When no face is found the renderer draws its placeholder, never the input.
 
 Each session (construction or reset()) draws a fresh random avatar face unless
