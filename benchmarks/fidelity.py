@@ -30,7 +30,7 @@ from _common import RESULTS, emit  # noqa: E402
 
 from realtime_mask.clinical import ParamsTrack, summarize  # noqa: E402
 from realtime_mask.params import MaskParams, write_jsonl  # noqa: E402
-from realtime_mask.synth import PatientScript, script_patient  # noqa: E402
+from realtime_mask.synth import STRABISMUS, PatientScript, script_patient  # noqa: E402
 from realtime_mask.synth.score import score  # noqa: E402
 
 PATIENTS: dict[str, dict] = {
@@ -102,7 +102,7 @@ def aggregate(results: dict, source: str) -> dict:
         sign = r["script"]["sign"]
         if r["script"].get("cover_test"):
             cover.append(s["cover_test"])
-        elif sign in ("esotropia", "exotropia", "hypertropia", "hypotropia"):
+        elif sign in STRABISMUS:
             dev.append(s["deviation"]["error_deg"])
         if sign == "nystagmus":
             freq.append(s["nystagmus"].get("frequency_error_hz"))

@@ -96,14 +96,11 @@ class ParamsTrack:
 
         def eye(side: str) -> EyeTrack:
             key = f"{side}_eye"
-
-            def value(r, f):
-                # a covered eye's values are the last seen ones, not a measurement
-                return float("nan") if r[key].get("covered") else r[key][f]
-
-            cols = {f: column(lambda r, f=f: value(r, f)) for f in EYE_FIELDS}
+            cols = {f: column(lambda r, f=f: r[key][f]) for f in EYE_FIELDS}
             covered = np.array([bool(r.get("face_present")) and bool(r[key].get("covered"))
                                 for r in kept], bool)
+            for values in cols.values():
+                values[covered] = np.nan   # the last seen values, not a measurement
             return EyeTrack(cols["yaw_deg"], cols["pitch_deg"], cols["upper_lid"],
                             cols["lower_lid"], cols["blink"], covered)
 

@@ -71,12 +71,12 @@ class PatientRenderer:
         them, and the truth's MRD1/MRD2 from the scripted open lids in primary
         gaze drawn the same way. (Seed 109's face lifts a scripted 7 mm lid
         retraction to 5.8-5.9 mm.)"""
-        frames = [self._renderer.shown(p) for p in patient.frames]
+        frames = [self.shown(p) for p in patient.frames]
         mrd1, mrd2 = {}, {}
         for side in ("right", "left"):
             eye = EyeParams(upper_lid=patient.truth["mrd1_mm"][side] / IRIS_RADIUS_MM,
                             lower_lid=patient.truth["mrd2_mm"][side] / IRIS_RADIUS_MM)
-            drawn = getattr(self._renderer.shown(
+            drawn = getattr(self.shown(
                 MaskParams(face_present=True, confidence=1.0, left_eye=eye, right_eye=eye)),
                 f"{side}_eye")
             mrd1[side] = round(drawn.upper_lid * IRIS_RADIUS_MM, 4)

@@ -52,7 +52,6 @@ COVER_FRAMES = 2          # frames in a row before an eye counts as covered (or 
 HISTORY = 300             # frames in the usual levels (~10 s)
 USUAL_PERCENTILE = 80
 WARMUP, REFRESH = 10, 10
-MID_LID = {"right": (159, 145), "left": (386, 374)}   # upper and lower lid, mid-eye
 
 
 class RunningLevel:
@@ -94,12 +93,24 @@ def grey_spread(rgb: np.ndarray, landmarks: Landmarks, c: EyeContour) -> float:
     return float(grey[int(0.9 * n)]) - float(grey[int(0.1 * n)])
 
 
-def opening(landmarks: Landmarks, side: str, c: EyeContour) -> float:
-    """Lid-to-lid distance at mid-eye over the eye's width, from FaceMesh's outline."""
+def opening(landmarks: Landmarks, c: EyeContour) -> float:
+    """Lid-to-lid distance at mid-eye over the eye's width, from FaceMesh's outline
+    (cheaper than eye_opening_measures, which interpolates at the iris column)."""
     pts = landmarks.points[:, :2]
-    upper, lower = MID_LID[side]
+    upper, lower = c.upper[len(c.upper) // 2], c.lower[len(c.lower) // 2]
     width = np.linalg.norm(pts[c.outer] - pts[c.inner])
     return float(np.linalg.norm(pts[lower] - pts[upper]) / max(width, 1e-6))
+
+
+def _looks_covered(share: float, other: float, is_open: bool) -> bool:
+    """One frame's evidence (NaN compares False: an unknown share is no evidence,
+    and an unknown other eye does not protect)."""
+    # A cover can also make FaceMesh draw the eye half shut; closed lids still
+    # show a lash line, a cover nothing at all.
+    if share < BLANK_SHARE:
+        return True
+    return is_open and (share < FLAT_SHARE or (
+        share < COVERED_SHARE and not share >= OTHER_EYE_SHARE * other))
 
 
 class EyeCoverDetector:
@@ -117,7 +128,7 @@ class EyeCoverDetector:
     def update(self, rgb: np.ndarray, landmarks: Landmarks | None) -> dict[str, bool]:
         if landmarks is None:
             return dict(self.covered)
-        openings = {s: opening(landmarks, s, c) for s, c in CONTOURS.items()}
+        openings = {s: opening(landmarks, c) for s, c in CONTOURS.items()}
         spread = {s: grey_spread(rgb, landmarks, c) for s, c in CONTOURS.items()}
         share, is_open = {}, {}
         for side in CONTOURS:
@@ -130,12 +141,7 @@ class EyeCoverDetector:
             # the other eye counts however open FaceMesh draws it: in a squint it
             # may read narrower than this one, and its pixels narrow too
             other = share["left" if side == "right" else "right"]
-            s = share[side] if is_open[side] else float("nan")
-            low = np.isfinite(s) and (s < FLAT_SHARE or (
-                s < COVERED_SHARE and not (np.isfinite(other) and s >= OTHER_EYE_SHARE * other)))
-            # A cover can also make FaceMesh draw the eye half shut; closed lids
-            # still show a lash line, a cover nothing at all.
-            low = low or bool(share[side] < BLANK_SHARE)
+            low = _looks_covered(share[side], other, is_open[side])
             # count frames in a row that disagree with the current state
             self._run[side] = self._run[side] + 1 if low != self.covered[side] else 0
             if self._run[side] >= COVER_FRAMES:
