@@ -264,6 +264,7 @@ class EyeLids:
     y_lower: np.ndarray
     upper_rim: np.ndarray               # vertex ids of the lid edges (lash lines)
     lower_rim: np.ndarray
+    wide_limit: float = 1.0             # most eyeWide weight the solve may use
 
     def solve(self, expression_weights: np.ndarray, yaw_deg: float, pitch_deg: float,
               upper_lid: float, lower_lid: float) -> dict[int, float]:
@@ -313,7 +314,7 @@ class EyeLids:
         # the upper lid alone, for the (clipped) lower weight
         rest = t_u - ws * squint[0]
         name, sh = ("eyeBlink", blink) if rest < 0 else ("eyeWide", wide)
-        wu = float(np.clip(rest / sh[0], 0.0, 1.0))
+        wu = float(np.clip(rest / sh[0], 0.0, 1.0 if name == "eyeBlink" else self.wide_limit))
         return {self.shape_index[name]: wu, self.shape_index["eyeSquint"]: ws}
 
     def margin_heights(self, weights: np.ndarray, yaw_deg: float, pitch_deg: float

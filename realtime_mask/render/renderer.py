@@ -148,7 +148,11 @@ class AvatarRenderer:
 
     def __init__(self, model: FaceModel, width: int = 640, height: int = 480,
                  identity: np.ndarray | None = None,
-                 appearance: Appearance | None = None, keep_eye_region: bool = False) -> None:
+                 appearance: Appearance | None = None, keep_eye_region: bool = False,
+                 lid_wide_limit: float = 1.0) -> None:
+        """lid_wide_limit: the most eyeWide weight the lid solve may use. 1.0 for
+        the avatar; synthetic patients extrapolate further, as lid retraction
+        lifts the lid beyond a wide-eyed look."""
         import moderngl
 
         if width < 16 or height < 16 or width % 4 or height % 2:
@@ -158,6 +162,9 @@ class AvatarRenderer:
         self.appearance = appearance or NEUTRAL_APPEARANCE
         geometry = _avatar_geometry(model, identity, self.appearance, keep_eye_region)
         self.lids, self.mesh, eyes = geometry.lids, geometry.mesh, geometry.eyes
+        if lid_wide_limit != 1.0:     # a copy: the shared geometry stays as it is
+            self.lids = {s: replace(v, wide_limit=float(lid_wide_limit))
+                         for s, v in self.lids.items()}
         self._eye_ranges = eyes.ranges
         # per eye, the uniforms that never change (the eyes share one program)
         self._eye_constants = {

@@ -22,6 +22,10 @@ from ..render import AvatarRenderer, Appearance
 from .script import ScriptedPatient
 
 IDENTITY_SD = 0.8  # in units of each identity mode; keeps faces plausible
+# ICT's eyeWide at full weight lifts some faces' upper lids only to ~5.8 mm
+# MRD1, short of a marked lid retraction: patients may extrapolate it this far
+# (seed 109 needs 1.35 for 7 mm; the lid still looks like a lid).
+PATIENT_WIDE_LIMIT = 1.5
 
 SKIN_TONES = [(0.93, 0.76, 0.65), (0.85, 0.66, 0.53), (0.74, 0.55, 0.42),
               (0.60, 0.43, 0.32), (0.45, 0.32, 0.24), (0.90, 0.72, 0.60)]
@@ -57,7 +61,8 @@ class PatientRenderer:
         self.identity = random_identity(seed, model.identity_deltas.shape[0])
         self.appearance = random_appearance(seed)
         self._renderer = AvatarRenderer(model, width, height, identity=self.identity,
-                                        appearance=self.appearance)
+                                        appearance=self.appearance,
+                                        lid_wide_limit=PATIENT_WIDE_LIMIT)
 
     def render(self, params: MaskParams) -> np.ndarray:
         return self._renderer.render(params)
@@ -69,8 +74,8 @@ class PatientRenderer:
     def realised(self, patient: ScriptedPatient) -> ScriptedPatient:
         """The patient as this face shows it: per-frame lids where the face draws
         them, and the truth's MRD1/MRD2 from the scripted open lids in primary
-        gaze drawn the same way. (Seed 109's face lifts a scripted 7 mm lid
-        retraction to 5.8-5.9 mm.)"""
+        gaze drawn the same way. (Seed 109's face lifts a scripted 9 mm lid
+        retraction to about 7.5 mm.)"""
         frames = [self.shown(p) for p in patient.frames]
         mrd1, mrd2 = {}, {}
         for side in ("right", "left"):
