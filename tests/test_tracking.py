@@ -90,3 +90,26 @@ def test_landmarks_validate_and_mirror():
     pts = np.random.default_rng(0).uniform(0, 400, (478, 3)).astype(np.float32)
     m = Landmarks(pts, 640, 480).mirrored()
     assert np.allclose(m.points[:, 0], 640 - pts[:, 0]) and np.allclose(m.points[:, 1:], pts[:, 1:])
+
+
+def test_landmark_array_reads_the_wire_format_and_any_other_layout():
+    """The fast read of FaceMesh's landmark list gives what the protobuf
+    objects say, and falls back when a landmark's layout differs (a 0.0
+    coordinate is left out of the wire format; visibility adds a field)."""
+    from mediapipe.framework.formats import landmark_pb2
+
+    from realtime_mask.tracking.mediapipe_tracker import landmark_array
+
+    rng = np.random.default_rng(0)
+    xyz = rng.uniform(-1, 1, (478, 3)).astype(np.float32)
+    plain = landmark_pb2.NormalizedLandmarkList(
+        landmark=[landmark_pb2.NormalizedLandmark(x=a, y=b, z=c) for a, b, c in xyz])
+    assert np.array_equal(landmark_array(plain), xyz)
+    odd = xyz.copy()
+    odd[5, 2] = 0.0
+    zero = landmark_pb2.NormalizedLandmarkList(
+        landmark=[landmark_pb2.NormalizedLandmark(x=a, y=b, z=c) for a, b, c in odd])
+    assert np.array_equal(landmark_array(zero), odd)
+    seen = landmark_pb2.NormalizedLandmarkList(
+        landmark=[landmark_pb2.NormalizedLandmark(x=a, y=b, z=c, visibility=0.5) for a, b, c in xyz])
+    assert np.array_equal(landmark_array(seen), xyz)

@@ -6,6 +6,27 @@ import numpy as np
 
 from .landmarks import N_LANDMARKS, Landmarks
 
+# A NormalizedLandmarkList in protobuf wire format, when every landmark carries
+# exactly x, y and z (FaceMesh sets no visibility or presence): field 1 (tag
+# 0x0a), length 15, then x, y, z as fixed32 floats (tags 0x0d, 0x15, 0x1d).
+# Reading the serialised bytes costs ~0.03 ms against ~0.5 ms for 1,434
+# attribute reads through the protobuf objects.
+_WIRE_LANDMARK = np.dtype([("tag", "u1"), ("size", "u1"), ("tx", "u1"), ("x", "<f4"),
+                           ("ty", "u1"), ("y", "<f4"), ("tz", "u1"), ("z", "<f4")])
+_WIRE_TAGS = {"tag": 0x0A, "size": 15, "tx": 0x0D, "ty": 0x15, "tz": 0x1D}
+
+
+def landmark_array(landmark_list) -> np.ndarray:
+    """(N, 3) float32 x, y, z of a NormalizedLandmarkList."""
+    wire = landmark_list.SerializeToString()
+    if len(wire) % _WIRE_LANDMARK.itemsize == 0:
+        rec = np.frombuffer(wire, _WIRE_LANDMARK)
+        if all((rec[name] == value).all() for name, value in _WIRE_TAGS.items()):
+            return np.stack([rec["x"], rec["y"], rec["z"]], axis=1)
+    # Another layout (a coordinate of exactly 0.0 is left out of the wire
+    # format, or extra fields are set): read the objects.
+    return np.array([(p.x, p.y, p.z) for p in landmark_list.landmark], np.float32)
+
 
 class MediaPipeTracker:
     """Tracking mode (static_image_mode=False) for video: the face detector only
@@ -37,10 +58,9 @@ class MediaPipeTracker:
         faces = result.multi_face_landmarks
         if not faces:
             return None
-        lm = faces[0].landmark
-        if len(lm) != N_LANDMARKS:
+        pts = landmark_array(faces[0])
+        if len(pts) != N_LANDMARKS:
             return None
-        pts = np.array([(p.x, p.y, p.z) for p in lm], np.float32)
         # MediaPipe normalises x by width, y by height and z roughly like x.
         pts *= np.array([w, h, w], np.float32)
         # The legacy FaceMesh solution reports no per-face score: a face below
