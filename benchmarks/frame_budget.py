@@ -25,7 +25,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import SHARED_DATA, emit, percentiles  # noqa: E402
 
-from realtime_mask.media import read_video  # noqa: E402
+from realtime_mask.media import read_video, rgb_from_frame  # noqa: E402
 from realtime_mask.pipeline import FrameMasker  # noqa: E402
 
 W, H = 640, 480
@@ -81,7 +81,7 @@ def main() -> None:
             decoded = dec.decode(av.Packet(packet))
             if not decoded:
                 continue
-            rgb = decoded[0].to_ndarray(format="rgb24")
+            rgb = rgb_from_frame(decoded[0])
             decode_ms = (time.perf_counter() - t0) * 1e3
             result = masker.process(rgb, i / 30, output="yuv420p")
             if i < args.warmup:

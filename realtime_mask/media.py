@@ -41,6 +41,17 @@ def write_image(path: Path, rgb: np.ndarray) -> None:
     buf.tofile(str(path))
 
 
+def rgb_from_frame(frame: av.VideoFrame) -> np.ndarray:
+    """(H, W, 3) uint8 RGB of a decoded video frame. Camera streams (VP8 and
+    H.264 from browsers: yuv420p, limited range) convert with cv2, 0.2-0.3 ms
+    at 640x480 against ~0.8 ms through swscale (the two differ by about one grey
+    level of rounding); anything else goes through swscale."""
+    if (frame.format.name == "yuv420p" and frame.color_range != 2      # 2: full (JPEG) range
+            and frame.width % 2 == 0 and frame.height % 2 == 0):
+        return cv2.cvtColor(frame.to_ndarray(), cv2.COLOR_YUV2RGB_I420)
+    return frame.to_ndarray(format="rgb24")
+
+
 @dataclass
 class VideoInfo:
     frame_rate: Fraction

@@ -48,3 +48,27 @@ def test_unreadable_and_empty_inputs_exit_2(tmp_path):
         assert "error" in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
     r = run_cli("mask", junk, "-o", tmp_path / "o.mp4", "--size", "abc")
     assert r.returncode == 2 and "--size" in r.stderr
+
+
+def test_rgb_from_frame_matches_swscale_for_camera_frames(videos_dir):
+    """The relay's cheap yuv420p -> RGB conversion agrees with swscale's to
+    about a grey level of rounding, and other pixel formats or full-range
+    frames take swscale's conversion."""
+    import av
+    import numpy as np
+
+    from realtime_mask.media import rgb_from_frame
+
+    with av.open(str(videos_dir / "pyfeat_WolfgangLanger_Pexels.mp4")) as c:
+        frame = next(iter(c.decode(video=0)))
+    assert frame.format.name == "yuv420p"
+    ref = frame.to_ndarray(format="rgb24").astype(int)
+    got = rgb_from_frame(frame)
+    assert got.shape == ref.shape and got.dtype == np.uint8
+    diff = np.abs(got.astype(int) - ref)
+    assert diff.mean() < 2.0 and np.percentile(diff, 99) <= 4
+    rgb_frame = frame.reformat(format="rgb24")
+    assert np.array_equal(rgb_from_frame(rgb_frame), rgb_frame.to_ndarray())
+    full = frame.reformat(format="yuv420p")
+    full.color_range = 2
+    assert np.array_equal(rgb_from_frame(full), full.to_ndarray(format="rgb24"))

@@ -19,6 +19,7 @@ from typing import Any, Callable
 import av
 import numpy as np
 
+from ..media import rgb_from_frame
 from . import barcode
 
 log = logging.getLogger(__name__)
@@ -126,7 +127,7 @@ class MaskingWorker:
         stamp = None
         try:
             if masker is not None:
-                rgb = frame.to_ndarray(format="rgb24")
+                rgb = rgb_from_frame(frame)
                 if self._bench_stamp:
                     stamp = barcode.read_luma(rgb[:, :, 1])
                 result = masker.process(rgb, timestamp, output="yuv420p")
