@@ -310,6 +310,35 @@ def test_oscillation_in_one_eye_while_the_other_is_seen_steady_is_not_nystagmus(
     assert ny.per_eye["right"]["yaw"].detected and not ny.present
 
 
+def bursts(n: int, hz: float, p2p: float, seed: int, every_s: float = 0.9) -> np.ndarray:
+    """An oscillation whose phase jumps at random every `every_s`: what tracking
+    jitter that comes back with each round of gaze positions looks like."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n) / FPS
+    phase = rng.uniform(0, 2 * np.pi, int(t[-1] // every_s) + 1)[(t // every_s).astype(int)]
+    return 0.5 * p2p * np.sin(2 * np.pi * hz * t + phase)
+
+
+def test_incoherent_oscillations_of_the_two_eyes_are_not_nystagmus():
+    """Each eye rings at 1.4 Hz, but not together: read-out noise, not nystagmus.
+    The same oscillation in both eyes, or in opposite phase (see-saw), is."""
+    n = 240
+    right, left = bursts(n, 1.4, 2.5, seed=1), bursts(n, 1.4, 2.5, seed=2)
+    zeros = np.zeros(n)
+    incoherent = ParamsTrack.from_params(stream(n, right=(right, zeros), left=(left, zeros)))
+    ny = measure_nystagmus(incoherent)
+    assert ny.per_eye["right"]["yaw"].detected and ny.per_eye["left"]["yaw"].detected
+    assert not ny.present and ny.eyes_incoherent
+    together = measure_nystagmus(ParamsTrack.from_params(stream(n, right=(right, zeros),
+                                                                left=(right, zeros))))
+    assert together.present and not together.eyes_incoherent
+    see_saw = measure_nystagmus(ParamsTrack.from_params(stream(n, right=(zeros, right),
+                                                               left=(zeros, -right))))
+    assert see_saw.present and see_saw.direction == "vertical"
+    from realtime_mask.clinical.report import render_report
+    assert "did not move together" in render_report(incoherent)
+
+
 def test_lid_lag_is_mrd1_rising_in_downgaze():
     n = 300
     t = np.arange(n) / FPS

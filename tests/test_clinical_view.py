@@ -136,6 +136,29 @@ def test_view_does_not_call_eyes_moving_with_the_head_nystagmus(page):
         "Nystagmus: none (the eyes move with the head)"
 
 
+def test_view_does_not_call_incoherent_eye_oscillations_nystagmus(page):
+    """Each eye rings at 1.4 Hz with a phase that jumps every 1.2 s, the two
+    independently (read-out jitter): not nystagmus. The same trace in both eyes is.
+    (The view judges coherence over its 10 s; over 5 s chance coherence is high.)"""
+    frames = frames_of(sign="normal", duration_s=10.0, blinks=False)
+    rng = np.random.default_rng(2)
+    t = np.array([f["timestamp"] for f in frames])
+    jumps = (t // 1.2).astype(int)
+    right, left = (1.5 * np.sin(2 * np.pi * 1.4 * t + rng.uniform(0, 2 * np.pi, jumps.max() + 1)[jumps])
+                   for _ in range(2))
+    for f, r, l in zip(frames, right, left):
+        f["right_eye"]["yaw_deg"], f["left_eye"]["yaw_deg"] = float(r), float(l)
+    feed(page, frames)
+    assert page.locator(".cv-nystagmus").inner_text() == \
+        "Nystagmus: none (the eyes do not oscillate together)"
+    page.evaluate("() => window.view.reset()")
+    for f, r in zip(frames, right):
+        f["left_eye"]["yaw_deg"] = float(r)
+    feed(page, frames)
+    # (the phase jumps spread the peak: it reads 1.4-1.6 Hz)
+    assert page.locator(".cv-nystagmus").inner_text().startswith("Nystagmus: horizontal, 1.")
+
+
 def test_view_lids_show_ptosis_and_reset_clears(page, tmp_path):
     feed(page, frames_of(sign="ptosis", ptosis_side="left", ptosis_mrd1_mm=1.0, duration_s=4.0))
     assert "L MRD1 1.0 / MRD2 5.6 mm" in page.locator(".cv-lids").inner_text()

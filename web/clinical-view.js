@@ -24,6 +24,10 @@ const SACCADE_STEP_DEG = 6;
 // compensating a nodding head, or head pose leaks into the gaze read-out.
 const HEAD_COUPLING_R = 0.5;
 const HEAD_COUPLING_RATIO = 0.2;
+// Nystagmus moves both eyes together (clinical/nystagmus.py): when both are seen,
+// their traces must be coherent at the beat, over overlapping windows.
+const MIN_EYE_COHERENCE = 0.7;
+const COHERENCE_WINDOW_S = [2, 4];
 
 function finite(v) {
   return typeof v === "number" && Number.isFinite(v);
@@ -221,6 +225,28 @@ function headCoupled(samples, eyeKey, headKey, f, fs) {
   return Math.abs(agreement) >= HEAD_COUPLING_R && mh / me >= HEAD_COUPLING_RATIO;
 }
 
+// Magnitude-squared coherence of the two eyes' traces at f (Welch: windows of
+// a quarter step); true when too short to tell.
+function eyesCoherent(samples, axis, f, fs) {
+  const both = samples.filter((s) => finite(s["right" + axis]) && finite(s["left" + axis]));
+  const a = resample(both, "right" + axis, fs), b = resample(both, "left" + axis, fs);
+  if (!a || !b) return true;
+  const n = Math.min(a.length, b.length);
+  const [lo, hi] = COHERENCE_WINDOW_S;
+  const nper = Math.round(Math.min(hi, Math.max(lo, n / fs / 2)) * fs);
+  if (n < 2 * nper) return true;
+  let cr = 0, ci = 0, paa = 0, pbb = 0;
+  for (let i = 0; i + nper <= n; i += Math.max(1, nper >> 2)) {
+    const x = dftAt(windowed(a.slice(i, i + nper)).y, f, fs);
+    const y = dftAt(windowed(b.slice(i, i + nper)).y, f, fs);
+    cr += x.re * y.re + x.im * y.im;
+    ci += x.im * y.re - x.re * y.im;
+    paa += x.re * x.re + x.im * x.im;
+    pbb += y.re * y.re + y.im * y.im;
+  }
+  return !(paa > 0 && pbb > 0) || (cr * cr + ci * ci) / (paa * pbb) >= MIN_EYE_COHERENCE;
+}
+
 function resample(samples, key, fs) {
   const pts = samples.filter((s) => finite(s[key]));
   if (pts.length < 2) return null;
@@ -239,13 +265,15 @@ function resample(samples, key, fs) {
   return out;
 }
 
-export function nystagmusReadout(samples) {
+// samples: the last NYSTAGMUS_S; history (default: the same) the longer stretch
+// over which the two eyes' coherence is judged (short stretches cannot tell).
+export function nystagmusReadout(samples, history = samples) {
   if (samples.length < 30) return { text: "Nystagmus: —", present: false };
   const dts = [];
   for (let i = 1; i < samples.length; i++) dts.push(samples[i].t - samples[i - 1].t);
   const fs = 1 / (median(dts.filter((d) => d > 0)) || 1 / 30);
   const found = [];
-  let withHead = false;
+  let withHead = false, apart = false;
   for (const [axis, name] of [["Yaw", "horizontal"], ["Pitch", "vertical"]]) {
     const peaks = [];
     for (const side of ["right", "left"]) {
@@ -262,12 +290,17 @@ export function nystagmusReadout(samples) {
         withHead = true;
         continue;
       }
+      if (hit.length === 2 && !eyesCoherent(history, axis, f, fs)) {
+        apart = true;
+        continue;
+      }
       found.push({ name, f, p2p: hit.reduce((a, p) => a + p.p2p, 0) / hit.length });
     }
   }
   if (!found.length) {
-    return { text: withHead ? "Nystagmus: none (the eyes move with the head)" : "Nystagmus: none",
-             present: false };
+    const why = withHead ? " (the eyes move with the head)"
+      : apart ? " (the eyes do not oscillate together)" : "";
+    return { text: `Nystagmus: none${why}`, present: false };
   }
   found.sort((a, b) => b.p2p - a.p2p);
   const n = found[0];
@@ -335,7 +368,8 @@ export function createClinicalView(container) {
       lastReadout = lastDraw;
       const last = samples[samples.length - 1];
       deviationEl.textContent = deviationReadout(samples.filter((s) => s.t >= tEnd - DEVIATION_S)).text;
-      nystagmusEl.textContent = nystagmusReadout(samples.filter((s) => s.t >= tEnd - NYSTAGMUS_S)).text;
+      nystagmusEl.textContent = nystagmusReadout(
+        samples.filter((s) => s.t >= tEnd - NYSTAGMUS_S), samples).text;
       lidsEl.textContent = lidReadout(samples);
       const covered = last && last.present
         ? ["right", "left"].filter((side) => last[`${side}Covered`]) : [];

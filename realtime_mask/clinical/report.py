@@ -61,6 +61,9 @@ def _summary_table(s: ClinicalSummary) -> str:
                      f"{_fmt(ny.amplitude_deg)}° peak-to-peak", ny.confidence))
     elif ny.head_coupled:
         rows.append(("Nystagmus", "none (an eye oscillation moved with the head)", ny.confidence))
+    elif ny.eyes_incoherent:
+        rows.append(("Nystagmus", "none (the two eyes' oscillations did not move together)",
+                     ny.confidence))
     else:
         rows.append(("Nystagmus", "none detected", ny.confidence))
     covered = [f"{side} {sec:.1f} s" for side, sec in s.covered_s.items() if sec > 0]
