@@ -13,7 +13,13 @@ and gain of gaze (degrees) and lids (mm) against the truth.
 Errors are compared with the issue's targets. Prints JSON, saves it under
 benchmarks/results/fidelity.json (and the parameter tracks with --tracks).
 
+With one face per sign a median is one patient's number, and a grey level's
+difference in a clip has moved one by a factor of nine: --faces N runs every
+script on N different people (seeds 100 + i, 200 + i, ...; each with another
+avatar from the pool) and takes the medians over all of them.
+
 Usage: python benchmarks/fidelity.py [--duration 8] [--only eso10,nys_h_2hz] [--tracks]
+           [--faces N]
 """
 
 from __future__ import annotations
@@ -154,7 +160,11 @@ def main() -> int:
     ap.add_argument("--only", default="", help="comma-separated patient names")
     ap.add_argument("--tracks", action="store_true",
                     help="also save truth/params/avatar tracks under benchmarks/results/fidelity/")
+    ap.add_argument("--faces", type=int, default=1,
+                    help="people per script (medians over all; default 1)")
     args = ap.parse_args()
+    if args.faces < 1:
+        ap.error("--faces must be at least 1")
     names = [n for n in args.only.split(",") if n] or list(PATIENTS)
     unknown = set(names) - set(PATIENTS)
     if unknown:
@@ -171,14 +181,17 @@ def main() -> int:
         tracks_dir = RESULTS / "fidelity"
         tracks_dir.mkdir(parents=True, exist_ok=True)
     results = {}
-    for name in names:
-        index = list(PATIENTS).index(name)
-        results[name] = run_patient(name, PATIENTS[name], 100 + index, args.duration, model,
-                                    tracks_dir, avatar=pool[index % len(pool)])
-        print(f"{name}: {results[name]['seconds']} s; params {results[name]['params']['findings']}; "
-              f"avatar {results[name]['avatar']['findings']}", file=sys.stderr)
-    emit("fidelity", {
-        "targets": TARGETS, "duration_s": args.duration,
+    for face in range(args.faces):
+        for name in names:
+            index = list(PATIENTS).index(name)
+            key = name if face == 0 else f"{name}@{face}"
+            results[key] = run_patient(key, PATIENTS[name], 100 * (face + 1) + index,
+                                       args.duration, model, tracks_dir,
+                                       avatar=pool[(index + face) % len(pool)])
+            print(f"{key}: {results[key]['seconds']} s; params {results[key]['params']['findings']}; "
+                  f"avatar {results[key]['avatar']['findings']}", file=sys.stderr)
+    emit("fidelity" if args.faces == 1 else f"fidelity_faces{args.faces}", {
+        "targets": TARGETS, "duration_s": args.duration, "faces_per_script": args.faces,
         "summary": {src: aggregate(results, src) for src in ("truth", "params", "avatar")},
         "patients": results})
     return 0
