@@ -225,8 +225,9 @@ function headCoupled(samples, eyeKey, headKey, f, fs) {
   return Math.abs(agreement) >= HEAD_COUPLING_R && mh / me >= HEAD_COUPLING_RATIO;
 }
 
-// Magnitude-squared coherence of the two eyes' traces at f (Welch: windows of
-// a quarter step); true when too short to tell.
+// Is the magnitude-squared coherence of the two eyes' traces at f at least
+// MIN_EYE_COHERENCE? (Welch windows of half the stretch, 2-4 s, stepping a
+// quarter window; true when too short to tell.)
 function eyesCoherent(samples, axis, f, fs) {
   const both = samples.filter((s) => finite(s["right" + axis]) && finite(s["left" + axis]));
   const a = resample(both, "right" + axis, fs), b = resample(both, "left" + axis, fs);

@@ -198,8 +198,9 @@ def head_coupling(track: ParamsTrack, eye: np.ndarray, axis: str, f0: float,
 
 def eye_coherence(g, axis: str, f0: float, fs: float) -> float:
     """Magnitude-squared coherence of the two eyes' traces at f0, over the
-    frames where both are seen; NaN when too short to tell (fewer than three
-    half-overlapping windows of MIN_WINDOW_S)."""
+    frames where both are seen (Welch windows of half that stretch, 2-4 s,
+    stepping a quarter window); NaN when both are seen for less than two
+    windows' length, too short to tell."""
     right, left = getattr(g, f"right_{axis}"), getattr(g, f"left_{axis}")
     ok = np.isfinite(right) & np.isfinite(left)
     nper = int(round(min(WINDOW_S, max(MIN_WINDOW_S, ok.sum() / fs / 2)) * fs))
