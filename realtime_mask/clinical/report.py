@@ -151,8 +151,9 @@ measured without it, but smaller than they are: on rendered test faces a gaze he
 second reads at about 0.75–0.95 of its size horizontally and a third vertically, in these
 numbers and in the avatar, so confirm a limited up- or downgaze by examination. Lids: on
 rendered test faces the read-out follows the upper lid at about
-0.7 of its true movement and reads no higher than MRD1 ≈ 6.5 mm, so marked retraction reads
-low; the lower lid is hardly followed (MRD2 is indicative only). On camera video of people
+0.7 of its true movement (0.6–1.1 face by face), and a 7 mm lid retraction read 5.8 mm, under
+the 6 mm threshold: confirm or exclude lid retraction by examination. The lower lid is hardly
+followed (MRD2 is indicative only). On camera video of people
 without known lid disease MRD1 has read low (median 1.8 mm over 11 clips; a geometric check of
 the same frames put the lids a median 0.5 mm higher, up to 2.2 mm): confirm a
 ptosis finding by examination.</p>
