@@ -142,12 +142,10 @@ def test_view_does_not_call_incoherent_eye_oscillations_nystagmus(page):
     """Each eye rings at 1.4 Hz with a phase that jumps every 1.2 s, the two
     independently (read-out jitter): not nystagmus. The same trace in both eyes is.
     (The view judges coherence over its 10 s; over 5 s chance coherence is high.)"""
+    from test_clinical_measure import bursts   # the same jitter the measurement test uses
+
     frames = frames_of(sign="normal", duration_s=10.0, blinks=False)
-    rng = np.random.default_rng(2)
-    t = np.array([f["timestamp"] for f in frames])
-    jumps = (t // 1.2).astype(int)
-    right, left = (1.5 * np.sin(2 * np.pi * 1.4 * t + rng.uniform(0, 2 * np.pi, jumps.max() + 1)[jumps])
-                   for _ in range(2))
+    right, left = (bursts(len(frames), 1.4, 3.0, seed, every_s=1.2) for seed in (1, 2))
     for f, r, l in zip(frames, right, left):
         f["right_eye"]["yaw_deg"], f["left_eye"]["yaw_deg"] = float(r), float(l)
     feed(page, frames)

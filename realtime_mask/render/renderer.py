@@ -262,8 +262,8 @@ class AvatarRenderer:
     def shown(self, params: MaskParams) -> MaskParams:
         """The params as this face draws them: each open eye's lids where the
         solved lid shapes put them. A face shape can fall short of a lid target
-        (ICT's eyeWide at full weight lifts some faces' upper lids only to about
-        1.0 iris radii), so test data takes its truth from here. Shut lids are
+        (eyeWide at its limit, lid_wide_limit, lifts some faces' upper lids only
+        so far), so test data takes its truth from here. Shut lids are
         kept as asked: the renderer draws no eyeball behind them."""
         params = self._checked(params)
         w = self._solve_weights(params).copy()
