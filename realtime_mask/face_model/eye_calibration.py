@@ -15,8 +15,11 @@ with gaze from gaze alone and lids from lids and pitch (see INPUTS).
 
 Every render is also read mirrored, as a second session whose eyes swap
 sides, and both readings go into each eye's fit, so the calibration treats the
-two eyes alike. ICT's mean face is not symmetric (its right eye reads about 2
-degrees lower), and a calibration that learnt that asymmetry put a right
+two eyes alike. FaceMesh reads the two eyes of the rendered mean face
+differently (the right eye about 1-2 degrees lower), although ICT's mean mesh
+is mirror-symmetric (every face vertex within 0.05 mm of a mirrored one) and
+the difference stays with the key light moved to the middle: the asymmetry is
+the read-out's, and a calibration that learnt it from plain renders put a right
 hypertropia into real clips of people with straight eyes: median +3.3 degrees
 over 11 clips, 3 of them reported as hypertropia; +1.1 and none with the
 mirrored readings (benchmarks/fidelity.py: median deviation error 4.6 -> 3.8
