@@ -17,7 +17,7 @@ Every render is also read mirrored, as a second session whose eyes swap
 sides, and both readings go into each eye's fit, so the calibration treats the
 two eyes alike. FaceMesh reads the two eyes of the rendered mean face
 differently (the right eye about 1-2 degrees lower), although ICT's mean mesh
-is mirror-symmetric (every face vertex within 0.05 mm of a mirrored one) and
+is mirror-symmetric (every face vertex within 0.06 mm of a mirrored one) and
 the difference stays with the key light moved to the middle: the asymmetry is
 the read-out's, and a calibration that learnt it from plain renders put a right
 hypertropia into real clips of people with straight eyes: median +3.3 degrees
