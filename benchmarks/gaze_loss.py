@@ -71,7 +71,7 @@ def run(frames, angles, axis: str, calibrated: bool, corner_lag: bool, model, re
                            * (1, -1) for s, g in fitter.eyes.geometry.items()}
                 row = {"read": [getattr(got, f"{s}_eye").pitch_deg if axis == "pitch"
                                 else getattr(got, f"{s}_eye").yaw_deg for s in ("left", "right")],
-                       "head": [got.head.pitch_deg if axis == "pitch" else got.head.yaw_deg],
+                       "head": got.head.pitch_deg if axis == "pitch" else got.head.yaw_deg,
                        "iris": [lm.points[IRIS[s], :2] for s in ("left", "right")],
                        "rigid": lm.points[fitter.rigid, :2],
                        "centre": [centres[s] for s in ("left", "right")]}
@@ -91,7 +91,7 @@ def run(frames, angles, axis: str, calibrated: bool, corner_lag: bool, model, re
                                  HeadPose())[k] for g in a]
 
     out = {"readout_gain": [round(slope([rows[i]["read"][j] for i in keep]), 3) for j in (0, 1)],
-           "head_rotation_deg_per_deg": round(slope([rows[i]["head"][0] for i in keep]), 3)}
+           "head_rotation_deg_per_deg": round(slope([rows[i]["head"] for i in keep]), 3)}
     iris_px = [slope([rows[i]["iris"][j][k] for i in keep]) for j in (0, 1)]
     out["iris_pixel_gain"] = [round(iris_px[j] / slope(true_px(side)), 3)
                               for j, side in enumerate(("L", "R"))]
