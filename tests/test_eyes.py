@@ -229,7 +229,83 @@ def test_eye_calibration_does_not_prefer_one_eye_vertically(face_model):
 
     cal = load_eye_calibration(face_model)
     left, right = cal.matrices["left"][1], cal.matrices["right"][1]
-    assert abs(left[1] - right[1]) < 0.05
-    for raw_pitch in (-12.0, -8.0, -4.0, 0.0):      # raw pitches seen on real faces
+    # raw pitches seen on real faces (-12..0), and held up- and downgaze
+    for raw_pitch in (-20.0, -12.0, -8.0, -4.0, 0.0, 8.0, 15.0):
         raw = np.array([0.0, raw_pitch, 0.75, 0.95, 1.0])
         assert abs(right @ raw - left @ raw) < 2.5, raw_pitch
+    # and a shared horizontal gaze does not either (the calibrated pitch
+    # reads the raw pitch alone)
+    assert left[0] == right[0] == 0.0
+
+
+# ------------------------------------------------------------ held vertical gaze
+
+def _held_pitch_frames(renderer, pitches, hold):
+    for pitch in pitches:
+        eye = EyeParams(pitch_deg=pitch)
+        frame = renderer.render(MaskParams(face_present=True, confidence=1, left_eye=eye,
+                                           right_eye=eye))
+        for _ in range(hold):
+            yield pitch, frame
+
+
+def test_held_vertical_gaze_reads_most_of_its_size(face_model):
+    """FaceMesh moves its whole upper face with up- and downgaze, and the head
+    frame and eye corners with it; without the vertical drag correction a held
+    15 degree up- or downgaze of the rendered avatar read at 0.36-0.43 of its
+    size. Held 0.9 s, it must now read at least 0.6 of it, in each eye."""
+    from realtime_mask.render.renderer import AvatarRenderer
+
+    fitter = FaceFitter(face_model)
+    assert fitter.eyes.vertical_drag.head_share > 0.2      # measured by the calibration
+    read = []
+    with AvatarRenderer(face_model) as renderer, MediaPipeTracker() as tracker:
+        frames = list(_held_pitch_frames(renderer, (0, 15, 0, -15, 0), 27))
+        for i, (pitch, frame) in enumerate(frames):
+            got = fitter.fit(tracker.track(frame), i / 30)
+            if i % 27 >= 20:                    # the end of each hold
+                read.append((pitch, got.left_eye.pitch_deg, got.right_eye.pitch_deg))
+    a = np.array(read)
+    for col in (1, 2):
+        assert np.polyfit(a[:, 0], a[:, col], 1)[0] >= 0.6
+
+
+def test_drag_correction_leaves_the_deviation_between_the_eyes(face_model):
+    """The correction moves both eyes' centres alike, so the vertical deviation
+    between the eyes reads the same with and without it, also when one eye
+    looks up or down alone (a vertical strabismus, a cover test)."""
+    from realtime_mask.face_model.eye_calibration import EyeCalibration, load_eye_calibration
+    from realtime_mask.render.renderer import AvatarRenderer
+
+    cal = load_eye_calibration(face_model)
+    plain = EyeCalibration(cal.matrices, cal.centre_prior)         # no drag correction
+    assert cal.vertical_drag.head_share > 0.2
+    with AvatarRenderer(face_model) as renderer:
+        for moving, pitch in (("left_eye", 15.0), ("right_eye", -15.0)):
+            corrected = FaceFitter(face_model, eye_calibration=cal)
+            uncorrected = FaceFitter(face_model, eye_calibration=plain)
+            with MediaPipeTracker() as tracker:
+                for i, p in enumerate([0.0] * 10 + [pitch] * 30):
+                    lm = tracker.track(renderer.render(MaskParams(
+                        face_present=True, confidence=1, **{moving: EyeParams(pitch_deg=p)})))
+                    a, b = corrected.fit(lm, i / 30), uncorrected.fit(lm, i / 30)
+            assert a.left_eye.pitch_deg - a.right_eye.pitch_deg == pytest.approx(
+                b.left_eye.pitch_deg - b.right_eye.pitch_deg, abs=0.5), moving
+
+
+def test_vertical_drag_correction_does_not_outlive_the_session(face_model):
+    """After a held upgaze, reset() starts clean: a straight-ahead frame reads
+    as it does in a fresh session."""
+    from realtime_mask.render.renderer import AvatarRenderer
+
+    used, fresh = FaceFitter(face_model), FaceFitter(face_model)
+    with AvatarRenderer(face_model) as renderer:
+        up = list(_held_pitch_frames(renderer, (0, 15), 30))
+        straight = renderer.render(MaskParams(face_present=True, confidence=1))
+    with MediaPipeTracker(static_image_mode=True) as tracker:
+        for i, (_, frame) in enumerate(up):
+            used.fit(tracker.track(frame), i / 30)
+        lm = tracker.track(straight)
+    assert used.eyes._drag.offset != 0.0          # the session did correct
+    used.reset()
+    assert used.fit(lm, 0.0).left_eye == fresh.fit(lm, 0.0).left_eye

@@ -11,7 +11,7 @@ eye:
 
     [yaw, pitch, upper_lid, lower_lid]_true ~= M_side @ [yaw, pitch, upper, lower, 1]_raw
 
-with gaze from gaze alone and lids from lids and pitch (see INPUTS).
+with each gaze axis from itself alone and lids from lids and pitch (see INPUTS).
 
 Every render is also read mirrored, as a second session whose eyes swap
 sides, and both readings go into each eye's fit, so the calibration treats the
@@ -27,6 +27,15 @@ degrees).
 
 The eye model's corner correction after those neutral frames (the mean of the
 two sessions) is kept too: a session starts from it (eyes.py, `centre_prior`).
+
+Before the calibration sessions, the build measures FaceMesh's vertical drag
+(eyes.py, `VerticalDrag`): both eyes look up and down together on the still
+mean face, each position held DRAG_HOLD frames, and the shares by which the
+fitted head frame (its eyeball centres) and the eye corners follow the iris
+are the slopes of their vertical positions against the iris's. The
+calibration sessions themselves run without that correction: it acts on gaze
+held for longer than eyes.DRAG_TAU_S, and the 4-frame samples below are the
+tracker's frame-by-frame reading.
 
 The 4x5 matrices are applied to every fitted frame (two tiny mat-vecs). The
 same correction makes the round trip patient -> MaskParams -> avatar -> read-out
@@ -44,8 +53,9 @@ import numpy as np
 from ..params import EyeParams, HeadPose, MaskParams
 from .assets import FaceModel, cache_dir, cached_arrays
 from .correspondence import in_own_thread
+from .eyes import CONTOURS, VerticalDrag
 
-CALIBRATION_VERSION = 6
+CALIBRATION_VERSION = 7
 SIDES = ("left", "right")
 SAMPLES = 180
 SEED = 1234
@@ -56,8 +66,14 @@ YAW, PITCH = 25.0, 15.0
 UPPER, LOWER = (-0.1, 1.2), (0.75, 1.15)
 # Which raw read-outs (yaw 0, pitch 1, upper 2, lower 3) each calibrated value
 # may depend on. Gaze depends on gaze only: a gaze held through a blink stays
-# held after calibration, and a lid change never moves the reported gaze.
-INPUTS = ((0, 1), (0, 1), (1, 2, 3), (1, 2, 3))
+# held after calibration, and a lid change never moves the reported gaze. And
+# each gaze axis on itself only: with the other axis as an input, the two eyes'
+# pitch weights in yaw came out -0.07 and +0.14, so every shared up- or
+# downgaze moved the horizontal deviation by 0.21 degrees per degree.
+INPUTS = ((0,), (1,), (1, 2, 3), (1, 2, 3))
+DRAG_PITCH = 15.0       # degrees up and down for the drag measurement
+DRAG_HOLD = 20          # frames each drag position is held (the last DRAG_READ are read)
+DRAG_READ = 6
 
 
 @dataclass(frozen=True)
@@ -66,6 +82,8 @@ class EyeCalibration:
     # side -> (2,): eyes.EyeModel's corner correction on the neutral mean face
     # (cm, head axes), where each session starts
     centre_prior: dict[str, np.ndarray]
+    # FaceMesh's vertical drag of the head frame and corners (eyes.py)
+    vertical_drag: VerticalDrag = VerticalDrag()
 
     def apply(self, side: str, eye: EyeParams) -> EyeParams:
         m = self.matrices[side]
@@ -89,10 +107,13 @@ def calibration_cache_file(model: FaceModel):
 def load_eye_calibration(model: FaceModel, rebuild: bool = False) -> EyeCalibration:
     def build() -> dict[str, np.ndarray]:
         cal = in_own_thread(build_eye_calibration, model)
-        return {**cal.matrices, **{f"{s}_centre_prior": v for s, v in cal.centre_prior.items()}}
+        drag = cal.vertical_drag
+        return {**cal.matrices, **{f"{s}_centre_prior": v for s, v in cal.centre_prior.items()},
+                "vertical_drag": np.array([drag.head_share, drag.corner_share])}
 
     z = cached_arrays(calibration_cache_file(model), build, rebuild)
-    return EyeCalibration({s: z[s] for s in SIDES}, {s: z[f"{s}_centre_prior"] for s in SIDES})
+    return EyeCalibration({s: z[s] for s in SIDES}, {s: z[f"{s}_centre_prior"] for s in SIDES},
+                          VerticalDrag(*(float(v) for v in z["vertical_drag"])))
 
 
 def _neutral(t: float) -> MaskParams:
@@ -111,6 +132,42 @@ def _mirrored(params: MaskParams) -> MaskParams:
                       left_eye=eye(params.right_eye), right_eye=eye(params.left_eye))
 
 
+def measure_vertical_drag(model: FaceModel, renderer) -> VerticalDrag:
+    """FaceMesh's vertical drag on the still mean face (module docstring)."""
+    from ..tracking import MediaPipeTracker
+    from .fitter import FaceFitter
+
+    fitter = FaceFitter(model, eye_calibration=IDENTITY)
+    pitches = [0.0] * DRAG_HOLD + [p for _ in range(2) for p in (DRAG_PITCH, 0.0, -DRAG_PITCH, 0.0)
+                                   for _ in range(DRAG_HOLD)]
+    rows: dict[str, list] = {s: [] for s in SIDES}   # (pitch, iris y, head_c y, corners y)
+    with MediaPipeTracker(static_image_mode=False) as tracker:
+        for i, pitch in enumerate(pitches):
+            eye = EyeParams(pitch_deg=pitch)
+            lm = tracker.track(renderer.render(MaskParams(
+                timestamp=i / 30, face_present=True, confidence=1.0, left_eye=eye, right_eye=eye)))
+            if lm is None:
+                raise RuntimeError("eye calibration: FaceMesh lost the mean face")
+            fitter.fit(lm, i / 30)
+            if i >= DRAG_HOLD and i % DRAG_HOLD >= DRAG_HOLD - DRAG_READ:
+                head = fitter.last_head
+                xy = lm.points[:, :2] * (1.0, -1.0)
+                for side, c in CONTOURS.items():
+                    centre = head.scale * (head.rotation @ fitter.eyes.geometry[side].centre)
+                    rows[side].append((pitch, xy[c.iris[0], 1], centre[1] + head.translation[1],
+                                       0.5 * (xy[c.inner, 1] + xy[c.outer, 1])))
+    shares = []
+    for side in SIDES:
+        a = np.array(rows[side], np.float64)
+        slopes = [np.polyfit(a[:, 0], a[:, k], 1)[0] for k in (1, 2, 3)]
+        shares.append([slopes[1] / slopes[0], slopes[2] / slopes[0]])
+    head_share, corner_share = np.mean(shares, axis=0)
+    if not (0.0 <= head_share < 0.8 and 0.0 <= corner_share < 1.5):
+        raise RuntimeError(f"eye calibration: implausible vertical drag {head_share:.2f} / "
+                           f"{corner_share:.2f}")
+    return VerticalDrag(float(head_share), float(corner_share))
+
+
 def build_eye_calibration(model: FaceModel) -> EyeCalibration:
     from ..render import AvatarRenderer
     from ..tracking import MediaPipeTracker
@@ -118,6 +175,7 @@ def build_eye_calibration(model: FaceModel) -> EyeCalibration:
 
     rng = np.random.default_rng(SEED)
     renderer = AvatarRenderer(model, 640, 480)
+    drag = measure_vertical_drag(model, renderer)
     views = ("plain", "mirrored")
     trackers = {v: MediaPipeTracker(static_image_mode=False) for v in views}
     fitters = {v: FaceFitter(model, eye_calibration=IDENTITY) for v in views}
@@ -174,4 +232,4 @@ def build_eye_calibration(model: FaceModel) -> EyeCalibration:
             cols = list(inputs) + [4]
             m[row, cols] = np.linalg.lstsq(x[:, cols], y[:, row], rcond=None)[0]
         matrices[s] = m
-    return EyeCalibration(matrices, centre_prior)
+    return EyeCalibration(matrices, centre_prior, drag)

@@ -48,6 +48,29 @@ i.e. the eye direction is Ry(yaw) Rx(-pitch) (0, 0, 1), the renderer's
 convention. The eye calibration (eye_calibration.py) then corrects MediaPipe's
 offsets, gains and cross-talk on a rendered eye.
 
+Vertical drag. When both eyes look up or down, FaceMesh moves its whole upper
+face with them: on the rendered mean face with the head still, the fitter's
+rigid landmarks follow the irises by about 0.4 of their vertical displacement,
+so the head frame, and head_c with it, is carried along (a translation: the
+head angle hardly moves), and the eye corners follow by about 0.6-0.7, which
+the corner low-pass then takes up. A held up- or downgaze read at 0.36-0.43 of
+its size (benchmarks/gaze_loss.py). The eye calibration measures both shares on
+renders (`VerticalDrag`: head share h, corner share c) and the read-out takes
+them out again. Each open eye's vertical iris offset from where it would look
+straight ahead is measured against its usual value (a DRAG_BASELINE_TAU_S
+low-pass); the part both eyes share (the smaller of the two when they move the
+same way, else none) is low-passed with DRAG_TAU_S, so held gaze is corrected
+while a 2-6 Hz nystagmus and the tracker's frame-to-frame noise are left alone
+(a shared correction of that noise would put the same jitter into both eyes,
+which is what nystagmus looks like). The correction moves both eyes alike, so
+it never changes the deviation between them. When one eye moves alone,
+FaceMesh moves the other eye's iris part of the way too, and both read
+further that way (one eye of the avatar looking up 15 degrees: 8.1 and 4.2
+degrees with the correction, 4.0 and 0.2 without). With o that offset:
+  head_c -= h / (1 - h) * o        corner_c -= c / (1 - h) * o
+(o is what is left of the iris displacement after the head frame took its
+share h, hence the 1 / (1 - h)).
+
 Lids (upper_lid, lower_lid), in iris radii. Each landmark of the eye is
 expressed relative to the iris centre in the head's image axes (u along the
 head's horizontal, v along its vertical, cm). The upper and lower lid margins
@@ -88,6 +111,8 @@ GAZE_HOLD_BLINK = 0.5
 IRIS_OPEN_MIN = 0.8    # iris radius samples only while aperture > this * A_open
 DEFAULT_IRIS_RADIUS_CM = 0.585
 CORNER_TAU_S = 0.5     # low-pass of the corner-placed eyeball centre (module docstring)
+DRAG_TAU_S = 0.5       # low-pass of the vertical drag correction (module docstring)
+DRAG_BASELINE_TAU_S = 10.0   # the session's usual vertical gaze, which is not corrected
 HISTORY = 300          # frames in the running medians (~10 s at 30 fps)
 MEDIAN_REFRESH = 10    # samples between recomputations of a running median
 WARMUP = 15            # samples before a running median replaces the default
@@ -183,6 +208,24 @@ class HeadFrame:
     translation: np.ndarray       # (3,)
 
 
+@dataclass(frozen=True)
+class VerticalDrag:
+    """How far FaceMesh carries the head frame (head_share) and the eye corners
+    (corner_share) along with a vertical eye movement, as shares of the iris's
+    own displacement (module docstring). Zero: no correction."""
+    head_share: float = 0.0
+    corner_share: float = 0.0
+
+
+class _DragState:
+    """The session's vertical drag correction: each eye's usual vertical iris
+    offset, and the low-passed shared departure from it (cm, head vertical axis)."""
+    def __init__(self):
+        self.baseline: dict[str, float] = {}
+        self.offset = 0.0
+        self.last_time: float | None = None
+
+
 class _RunningMedian:
     def __init__(self, default: float, size: int = HISTORY):
         self.default = default
@@ -211,6 +254,7 @@ class _EyeState:
         self.aperture = _RunningMedian(NEUTRAL_UPPER_LID + NEUTRAL_LOWER_LID)
         self.last_gaze = (0.0, 0.0)
         self.last_lids = (NEUTRAL_UPPER_LID, NEUTRAL_LOWER_LID)
+        self.last_aperture = 0.0
         # lowpass(corner_c - head_c), cm along the head's x and y axes
         self.corner_lag = corner_lag.copy()
         self.last_time, self.seen = 0.0, False
@@ -220,7 +264,8 @@ class EyeModel:
     """Per-session eye measurement; `reset()` for a new session."""
 
     def __init__(self, model: FaceModel, correspondence: Correspondence,
-                 centre_prior: dict[str, np.ndarray] | None = None):
+                 centre_prior: dict[str, np.ndarray] | None = None,
+                 vertical_drag: VerticalDrag = VerticalDrag()):
         # Patient's left eye = ICT "left" (the face's own side), MediaPipe 473.. block.
         self.geometry = {side: eyeball_geometry(model, side) for side in CONTOURS}
         mean = correspondence.points(model.neutral.astype(np.float64))
@@ -230,10 +275,12 @@ class EyeModel:
         # Where a session's corner correction starts (eye_calibration.py measures
         # it on the rendered mean face; module docstring).
         self.centre_prior = centre_prior or {side: np.zeros(2) for side in CONTOURS}
+        self.vertical_drag = vertical_drag
         self.reset()
 
     def reset(self) -> None:
         self._state = {side: _EyeState(self.centre_prior[side]) for side in CONTOURS}
+        self._drag = _DragState()
 
     def corner_lag(self, side: str) -> np.ndarray:
         """The session's current corner correction (cm, head axes)."""
@@ -250,16 +297,53 @@ class EyeModel:
         basis = head.scale * head.rotation[:2, :2]
         inv_basis = np.linalg.inv(basis)
         covered = covered or {}
+        drag = self._drag_offset(xy, head, inv_basis, covered, timestamp)
+        h, c_share = self.vertical_drag.head_share, self.vertical_drag.corner_share
+        head_shift = basis[:, 1] * (h / (1.0 - h) * drag)
+        corner_shift = basis[:, 1] * (c_share / (1.0 - h) * drag)
         return {side: (self._held(side) if covered.get(side) else
-                       self._measure_eye(side, c, xy, head, inv_basis, timestamp))
+                       self._measure_eye(side, c, xy, head, inv_basis, timestamp,
+                                         head_shift, corner_shift))
                 for side, c in CONTOURS.items()}
+
+    def _drag_offset(self, xy: np.ndarray, head: HeadFrame, inv_basis: np.ndarray,
+                     covered: dict[str, bool], timestamp: float) -> float:
+        """The low-passed shared vertical iris offset o of both eyes from their
+        usual ones (cm, head axis; module docstring)."""
+        if self.vertical_drag == VerticalDrag():
+            return 0.0
+        d = self._drag
+        dt = float(np.clip(timestamp - d.last_time, 0.0, 0.5)) if d.last_time is not None else 0.0
+        d.last_time = timestamp
+        moved = {}
+        for side, c in CONTOURS.items():
+            st = self._state[side]
+            # both eyes open in the last frame: a blinking or drooping lid
+            # pulls FaceMesh's iris, and a covered eye is drawn by its guess
+            if covered.get(side) or not st.last_aperture > IRIS_OPEN_MIN * st.aperture.value:
+                return d.offset                 # hold the correction
+            g = self.geometry[side]
+            straight = (head.scale * (head.rotation @ (g.centre + (0.0, 0.0, g.rho)))
+                        + head.translation)[:2]
+            o = float((inv_basis @ (xy[c.iris[0]] - straight))[1])
+            base = d.baseline.setdefault(side, o)
+            d.baseline[side] = base + dt / (DRAG_BASELINE_TAU_S + dt) * (o - base)
+            moved[side] = o - d.baseline[side]
+        # the part both eyes share: FaceMesh drags the face with the eyes
+        # moving together, not with one eye moving alone (a cover test, a
+        # strabismic eye)
+        a, b = moved["left"], moved["right"]
+        shared = float(np.sign(a) * min(abs(a), abs(b))) if a * b > 0 else 0.0
+        d.offset += dt / (DRAG_TAU_S + dt) * (shared - d.offset)
+        return d.offset
 
     def _held(self, side: str) -> EyeParams:
         st = self._state[side]
         return EyeParams(*st.last_gaze, *st.last_lids, blink=0.0, covered=True)
 
     def _measure_eye(self, side: str, c: EyeContour, xy: np.ndarray, head: HeadFrame,
-                     inv_basis: np.ndarray, timestamp: float) -> EyeParams:
+                     inv_basis: np.ndarray, timestamp: float, head_shift: np.ndarray,
+                     corner_shift: np.ndarray) -> EyeParams:
         st = self._state[side]
         iris = xy[c.iris[0]]
         r_obs = float(np.mean(np.linalg.norm(xy[list(c.iris[1:])] - iris, axis=1))) / head.scale
@@ -275,6 +359,7 @@ class EyeModel:
         r = st.iris_radius.value
         upper_lid, lower_lid = v_up / r, -v_lo / r
         aperture = upper_lid + lower_lid
+        st.last_aperture = aperture
         a_open = st.aperture.value
         st.aperture.add(aperture)
         if aperture > IRIS_OPEN_MIN * a_open:
@@ -285,7 +370,8 @@ class EyeModel:
         if blink > GAZE_HOLD_BLINK:
             yaw, pitch = st.last_gaze
         else:
-            centre = self._eyeball_centre(side, c, xy, head, inv_basis, timestamp)
+            centre = self._eyeball_centre(side, c, xy, head, inv_basis, timestamp,
+                                          head_shift, corner_shift)
             yaw, pitch = self._gaze(side, iris, centre, head)
             st.last_gaze = (yaw, pitch)
         if blink < GAZE_HOLD_BLINK:
@@ -294,11 +380,14 @@ class EyeModel:
                          lower_lid=float(lower_lid), blink=blink)
 
     def _eyeball_centre(self, side: str, c: EyeContour, xy: np.ndarray, head: HeadFrame,
-                        inv_basis: np.ndarray, timestamp: float) -> np.ndarray:
-        """Image position (x right, y up) of the eyeball centre (module docstring)."""
+                        inv_basis: np.ndarray, timestamp: float, head_shift: np.ndarray,
+                        corner_shift: np.ndarray) -> np.ndarray:
+        """Image position (x right, y up) of the eyeball centre (module docstring),
+        with FaceMesh's vertical drag of the head frame and corners taken out."""
         st = self._state[side]
-        head_c = (head.scale * (head.rotation @ self.geometry[side].centre) + head.translation)[:2]
-        mid = 0.5 * (xy[c.inner] + xy[c.outer])
+        head_c = (head.scale * (head.rotation @ self.geometry[side].centre) + head.translation
+                  )[:2] - head_shift
+        mid = 0.5 * (xy[c.inner] + xy[c.outer]) - corner_shift
         corner_c = mid + head.scale * (head.rotation[:2] @ self._centre_offset[side])
         # A session (or a single photo) starts from the prior: a first frame's
         # corners would already carry that frame's gaze.

@@ -122,7 +122,8 @@ class FaceFitter:
         corr = correspondence or load_correspondence(model)
         self.correspondence = corr
         self.eye_calibration = eye_calibration or load_eye_calibration(model)
-        self.eyes = EyeModel(model, corr, self.eye_calibration.centre_prior)
+        self.eyes = EyeModel(model, corr, self.eye_calibration.centre_prior,
+                             self.eye_calibration.vertical_drag)
         names = list(EXPRESSION_NAMES) + list(NUISANCE_SHAPES)
         idx = [model.expression_index(n) for n in names]
         self._n_out = len(EXPRESSION_NAMES)
