@@ -339,9 +339,9 @@ export function createClinicalView(container) {
   const faceEl = line("cv-face");
   container.append(readouts);
   const horizontal = makeCanvas(container, "Horizontal gaze, degrees (+ = patient's left) — right eye red, left eye blue");
-  // benchmarks/gaze_gain.py: a held up- or downgaze reads at about a third of its
+  // benchmarks/gaze_gain.py: a held up- or downgaze reads at about 0.6-0.8 of its
   // size (the README says why); the doctor must not take it for a limited gaze.
-  const vertical = makeCanvas(container, "Vertical gaze, degrees (+ = up) — a held up/downgaze reads about a third of its size");
+  const vertical = makeCanvas(container, "Vertical gaze, degrees (+ = up) — a held up/downgaze reads at about 0.6–0.8 of its size");
   // benchmarks/fidelity.py and real_normals.py: the upper lid read-out follows at
   // about 0.7 of the lid's movement, so a 7 mm retraction read 5.8 mm, and on
   // camera video of people without lid disease MRD1 read a median 1.8 mm.

@@ -148,7 +148,7 @@ prism dioptres = 100·tan(angle). Shaded bands are blinks.</p>
 vertically (1 sd between faces): each eyeball sits a little differently behind its lids. The
 offset stays the same all session, so changes (between gaze positions, nystagmus, saccades) are
 measured without it, but smaller than they are: on rendered test faces a gaze held for a
-second reads at about 0.75–0.95 of its size horizontally and a third vertically, in these
+second reads at about 0.75–0.95 of its size horizontally and 0.6–0.8 vertically, in these
 numbers and in the avatar, so confirm a limited up- or downgaze by examination. Lids: on
 rendered test faces the read-out follows the upper lid at about
 0.7 of its true movement (0.6–1.1 face by face), and a 7 mm lid retraction read 5.8 mm, under
