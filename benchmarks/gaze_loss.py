@@ -67,8 +67,8 @@ def run(frames, angles, axis: str, calibrated: bool, corner_lag: bool, model, re
                     raise SystemExit(f"FaceMesh lost the rendered face at frame {i}")
                 got = fitter.fit(lm, i / 30)
                 head = fitter.last_head
-                centres = {s: (head.scale * (head.rotation @ g.centre) + head.translation)[:2]
-                           * (1, -1) for s, g in fitter.eyes.geometry.items()}
+                centres = {s: head.image_xy(g.centre) * (1, -1)
+                           for s, g in fitter.eyes.geometry.items()}
                 row = {"read": [getattr(got, f"{s}_eye").pitch_deg if axis == "pitch"
                                 else getattr(got, f"{s}_eye").yaw_deg for s in ("left", "right")],
                        "head": got.head.pitch_deg if axis == "pitch" else got.head.yaw_deg,

@@ -153,8 +153,8 @@ def measure_vertical_drag(model: FaceModel, renderer) -> VerticalDrag:
                 head = fitter.last_head
                 xy = lm.points[:, :2] * (1.0, -1.0)
                 for side, c in CONTOURS.items():
-                    centre = head.scale * (head.rotation @ fitter.eyes.geometry[side].centre)
-                    rows[side].append((pitch, xy[c.iris[0], 1], centre[1] + head.translation[1],
+                    centre = head.image_xy(fitter.eyes.geometry[side].centre)
+                    rows[side].append((pitch, xy[c.iris[0], 1], centre[1],
                                        0.5 * (xy[c.inner, 1] + xy[c.outer, 1])))
     shares = []
     for side in SIDES:

@@ -207,6 +207,11 @@ class HeadFrame:
     rotation: np.ndarray          # (3, 3)
     translation: np.ndarray       # (3,)
 
+    def image_xy(self, point) -> np.ndarray:
+        """Camera-frame (x right, y up) image position of a model point (cm)."""
+        return (self.scale * (self.rotation @ np.asarray(point, np.float64))
+                + self.translation)[:2]
+
 
 @dataclass(frozen=True)
 class VerticalDrag:
@@ -323,15 +328,14 @@ class EyeModel:
             if covered.get(side) or not st.last_aperture > IRIS_OPEN_MIN * st.aperture.value:
                 return d.offset                 # hold the correction
             g = self.geometry[side]
-            straight = (head.scale * (head.rotation @ (g.centre + (0.0, 0.0, g.rho)))
-                        + head.translation)[:2]
+            straight = head.image_xy(g.centre + (0.0, 0.0, g.rho))
             o = float((inv_basis @ (xy[c.iris[0]] - straight))[1])
             base = d.baseline.setdefault(side, o)
             d.baseline[side] = base + dt / (DRAG_BASELINE_TAU_S + dt) * (o - base)
             moved[side] = o - d.baseline[side]
-        # the part both eyes share: FaceMesh drags the face with the eyes
-        # moving together, not with one eye moving alone (a cover test, a
-        # strabismic eye)
+        # the part both eyes share: FaceMesh drags the face most with the eyes
+        # moving together (with one eye alone it moves the other iris part of
+        # the way, and that part is corrected too; module docstring)
         a, b = moved["left"], moved["right"]
         shared = float(np.sign(a) * min(abs(a), abs(b))) if a * b > 0 else 0.0
         d.offset += dt / (DRAG_TAU_S + dt) * (shared - d.offset)
@@ -385,8 +389,7 @@ class EyeModel:
         """Image position (x right, y up) of the eyeball centre (module docstring),
         with FaceMesh's vertical drag of the head frame and corners taken out."""
         st = self._state[side]
-        head_c = (head.scale * (head.rotation @ self.geometry[side].centre) + head.translation
-                  )[:2] - head_shift
+        head_c = head.image_xy(self.geometry[side].centre) - head_shift
         mid = 0.5 * (xy[c.inner] + xy[c.outer]) - corner_shift
         corner_c = mid + head.scale * (head.rotation[:2] @ self._centre_offset[side])
         # A session (or a single photo) starts from the prior: a first frame's
