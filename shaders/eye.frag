@@ -9,6 +9,10 @@ uniform vec3 u_sclera_color;
 #ifdef DETAIL
 uniform float u_detail;    // > 0: procedural iris fibres (synthetic people only)
 #endif
+#ifdef REFLEX
+uniform vec2 u_reflex_px;  // corneal reflex of a light at the camera, pixels (x right, y down)
+uniform float u_reflex;    // its strength
+#endif
 in vec3 v_eye;
 in vec3 v_normal;
 out vec4 f_color;
@@ -26,5 +30,11 @@ void main() {
     iris *= mix(1.0, 0.55, smoothstep(0.75, 0.97, r));
     vec3 c = mix(iris, u_sclera_color, smoothstep(0.97, 1.08, r));
     c = mix(vec3(0.03), c, smoothstep(0.40, 0.45, r));   // pupil
-    f_color = vec4(shade(c, v_normal), 1.0);
+    c = shade(c, v_normal);
+#ifdef REFLEX
+    // a small bright spot on the cornea; lids in front hide it by depth
+    vec2 o = gl_FragCoord.xy - u_reflex_px;
+    if (r < 1.3) c = mix(c, vec3(1.0), u_reflex * exp(-dot(o, o) / (2.0 * 0.7 * 0.7)));
+#endif
+    f_color = vec4(c, 1.0);
 }

@@ -423,3 +423,24 @@ def test_synthetic_identity_keeps_exact_eyes(face_model, face_mesh):
         turned = track(face_mesh, r.render(face(left_eye=EyeParams(yaw_deg=20.0))))
         assert turned is not None
         assert read_eyes(turned)["image_right"].iris_t - read_eyes(pts)["image_right"].iris_t > 0.08
+
+
+def test_a_synthetic_patients_gaze_zero_fixates_the_camera(face_model):
+    """A patient looking at the screen converges on the camera: at gaze 0 each
+    eye's line of sight points at it, seen from above (so a corneal reflex of a
+    light there sits on the iris centre horizontally)."""
+    from realtime_mask.render import AvatarRenderer
+    from realtime_mask.render.renderer import CAMERA_POSITION
+
+    with AvatarRenderer(face_model, 64, 48) as avatar:
+        # the avatar's gaze 0 is parallel: the convention the read-out is calibrated in
+        assert all(avatar.lids[s].eyeball.fixation_yaw_deg == 0 for s in ("L", "R"))
+    with AvatarRenderer(face_model, 64, 48, fixate_camera=True) as r:
+        for side in ("L", "R"):
+            eb = r.lids[side].eyeball
+            to_camera = (CAMERA_POSITION - eb.centre)[[0, 2]]     # seen from above
+            sight = eb.gaze_direction(0, 0)[[0, 2]]
+            turn = np.degrees(np.arctan2(sight[0], sight[1]) - np.arctan2(to_camera[0], to_camera[1]))
+            assert abs(turn) < 0.05
+            assert 1.0 < abs(eb.fixation_yaw_deg) < 4.0
+        assert np.sign(r.lids["L"].eyeball.fixation_yaw_deg) == -1   # the left eye turns right

@@ -114,14 +114,16 @@ def test_truth_is_the_lid_the_face_draws(face_model):
                                            duration_s=0.5, blinks=False, fixation_noise_deg=0.0))
     with PatientRenderer(face_model, seed=109) as r:
         got, kept = r.realised(short), r.realised(reached)
-        # realising changes the truth, not the picture
-        same = np.abs(r.render(got.frames[0]).astype(int) - r.render(short.frames[0])).max()
+        # realising changes the truth, not the picture (the lid solve lands within
+        # SHORTFALL of the same lid, which may move one edge pixel)
+        changed = (np.abs(r.render(got.frames[0]).astype(int) - r.render(short.frames[0]))
+                   .max(axis=-1) > 1).sum()
     for side in ("right", "left"):
         mrd1 = got.truth["mrd1_mm"][side]
         assert 7.0 < mrd1 < 8.5, mrd1
         assert getattr(got.frames[0], f"{side}_eye").upper_lid * 5.85 == pytest.approx(mrd1, abs=0.05)
         assert kept.truth["mrd1_mm"][side] == pytest.approx(5.0, abs=1e-3)
-    assert same <= 1
+    assert changed <= 2
     assert got.truth["expected_signs"] == short.truth["expected_signs"]
 
 

@@ -10,6 +10,11 @@ import numpy as np
 
 IRIS_DIAMETER_MM = 11.7
 IRIS_RADIUS_MM = IRIS_DIAMETER_MM / 2.0
+# Hirschberg: the corneal reflex of a light moves against the pupil centre as if
+# on a lever of ~4.5 mm (the iris plane to the cornea's curvature centre), i.e.
+# about 22 prism dioptres per mm near the centre (adults: ~21-22 Δ/mm, sd ~8 %).
+REFLEX_LEVER_MM = 4.5
+REFLEX_LEVER_RADII = REFLEX_LEVER_MM / IRIS_RADIUS_MM
 
 
 def radii_to_mm(value):

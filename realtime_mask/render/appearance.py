@@ -22,6 +22,12 @@ class Appearance:
     # 0 = flat neutral look; > 0 adds procedural skin mottling and iris fibres
     # so that a synthetic person reads as human to a face tracker.
     detail: float = 0.0
+    # > 0: a corneal light reflex of this strength from a light at the camera
+    # (synthetic patients, for the Hirschberg read-out). The reflex sits where
+    # the cornea's curvature centre projects, `reflex_lever` iris radii behind
+    # the iris centre along the line of sight: that lever sets the Hirschberg ratio.
+    corneal_reflex: float = 0.0
+    reflex_lever: float = 0.77
 
     def __post_init__(self) -> None:
         for name in ("skin_rgb", "iris_rgb", "sclera_rgb", "brow_rgb", "lip_rgb",
@@ -31,6 +37,10 @@ class Appearance:
                 raise ValueError(f"Appearance.{name} must be three values in 0..1, got {v}")
         if not 0.0 <= self.detail <= 1.0:
             raise ValueError(f"Appearance.detail must be in 0..1, got {self.detail}")
+        if not 0.0 <= self.corneal_reflex <= 1.0:
+            raise ValueError(f"Appearance.corneal_reflex must be in 0..1, got {self.corneal_reflex}")
+        if not 0.4 <= self.reflex_lever <= 1.2:
+            raise ValueError(f"Appearance.reflex_lever must be in 0.4..1.2, got {self.reflex_lever}")
 
 
 NEUTRAL_APPEARANCE = Appearance()

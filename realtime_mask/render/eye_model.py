@@ -100,15 +100,25 @@ class Eyeball:
     align: np.ndarray           # (3,3) rotation taking axis onto +z: gaze 0 = straight ahead
     iris_radius: float          # cm, the unit of the lid parameters and the painted limbus
     limbus_depth: float         # centre -> iris plane distance along the axis, cm
+    # centre -> plane of the painted limbus, which lies on the cornea bulge (cm):
+    # where the iris is seen, and so where a corneal reflex is read against
+    painted_limbus_depth: float = 0.0
+    # Where gaze 0 looks: 0 = straight ahead (parallel eyes, the avatar); a
+    # synthetic patient fixates the camera, as a patient looking at the screen
+    # does, and each eye turns in by this much (AvatarRenderer fixate_camera).
+    fixation_yaw_deg: float = 0.0
+
+    def gaze_direction(self, yaw_deg: float, pitch_deg: float) -> np.ndarray:
+        """Unit line of sight for this gaze, head space."""
+        return gaze_rotation(yaw_deg + self.fixation_yaw_deg, pitch_deg)[:, 2]
 
     def iris_centre(self, yaw_deg: float, pitch_deg: float) -> np.ndarray:
         """Centre of the visible iris disc for this gaze, head space."""
-        d = gaze_rotation(yaw_deg, pitch_deg)[:, 2]
-        return self.centre + d * self.limbus_depth
+        return self.centre + self.gaze_direction(yaw_deg, pitch_deg) * self.limbus_depth
 
     def model_matrix(self, yaw_deg: float, pitch_deg: float) -> np.ndarray:
         """4x4 (column vectors) rotating the eyeball about its centre."""
-        r = gaze_rotation(yaw_deg, pitch_deg) @ self.align
+        r = gaze_rotation(yaw_deg + self.fixation_yaw_deg, pitch_deg) @ self.align
         m = np.eye(4)
         m[:3, :3] = r
         m[:3, 3] = self.centre - r @ self.centre
@@ -185,9 +195,12 @@ def fit_eyeball(pos: np.ndarray, side: str, resting_aperture: float) -> Eyeball:
     # MRD1 + MRD2 of MaskParams, so the mesh's own rest pose is the neutral eye.
     iris_r = resting_aperture / (NEUTRAL_UPPER_LID + NEUTRAL_LOWER_LID)
     limbus_depth = float(np.sqrt(max(r * r - iris_r * iris_r, 1e-6)))
+    q = (p - c) @ align.T                              # eye frame: the axis along +z
+    ring = (np.abs(np.hypot(q[:, 0], q[:, 1]) - iris_r) < 0.05) & (q[:, 2] > 0)
+    painted = float(np.median(q[ring, 2])) if ring.any() else limbus_depth
 
     return Eyeball(centre=c, radius=r, axis=axis, align=align, iris_radius=float(iris_r),
-                   limbus_depth=limbus_depth)
+                   limbus_depth=limbus_depth, painted_limbus_depth=painted)
 
 
 # ------------------------------------------------------------------ lid margins

@@ -49,6 +49,8 @@ SHORTFALL = 1e-3            # iris radii (6 µm): a lid nearer its target than t
 # A session avatar's own face shape fades in between these distances (cm) from
 # the eyeball centres: eyes, lids and orbit stay the mean face's.
 EYE_REGION_CM = (1.8, 3.2)
+CAMERA_POSITION = LOOK_AT + np.array([0.0, 0.0, CAMERA_DISTANCE])   # head space, neutral pose
+CORNEA_RADIUS_CM = 0.78     # anterior corneal curvature of an adult eye
 
 
 def _perspective(fov_y_deg: float, aspect: float, near: float, far: float) -> np.ndarray:
@@ -87,6 +89,12 @@ def head_matrix(yaw_deg: float, pitch_deg: float, roll_deg: float) -> np.ndarray
     r4 = np.eye(4)
     r4[:3, :3] = rot_y(yaw_deg) @ rot_x(-pitch_deg) @ rot_z(-roll_deg)
     return _translate(NECK_PIVOT) @ r4 @ _translate(-NECK_PIVOT)
+
+
+def _fixation_yaw(centre: np.ndarray) -> float:
+    """How far an eye at `centre` turns in to fixate the camera (degrees)."""
+    d = CAMERA_POSITION - centre
+    return float(np.degrees(np.arctan2(d[0], d[2])))
 
 
 @dataclass(frozen=True)
@@ -149,10 +157,13 @@ class AvatarRenderer:
     def __init__(self, model: FaceModel, width: int = 640, height: int = 480,
                  identity: np.ndarray | None = None,
                  appearance: Appearance | None = None, keep_eye_region: bool = False,
-                 lid_wide_limit: float = 1.0) -> None:
+                 lid_wide_limit: float = 1.0, fixate_camera: bool = False) -> None:
         """lid_wide_limit: the most eyeWide weight the lid solve may use. 1.0 for
         the avatar; synthetic patients extrapolate further, as lid retraction
-        lifts the lid beyond a wide-eyed look."""
+        lifts the lid beyond a wide-eyed look.
+        fixate_camera: gaze 0 converges on the camera, as a patient looking at
+        the screen does (synthetic patients); the avatar's gaze 0 is parallel,
+        the convention the eye read-out is calibrated in."""
         import moderngl
 
         if width < 16 or height < 16 or width % 4 or height % 2:
@@ -165,6 +176,10 @@ class AvatarRenderer:
         if lid_wide_limit != 1.0:     # a copy: the shared geometry stays as it is
             self.lids = {s: replace(v, wide_limit=float(lid_wide_limit))
                          for s, v in self.lids.items()}
+        if fixate_camera:
+            self.lids = {s: replace(v, eyeball=replace(
+                v.eyeball, fixation_yaw_deg=_fixation_yaw(v.eyeball.centre)))
+                for s, v in self.lids.items()}
         self._eye_ranges = eyes.ranges
         # per eye, the uniforms that never change (the eyes share one program)
         self._eye_constants = {
@@ -190,10 +205,12 @@ class AvatarRenderer:
         ctx = self.ctx
         # the neutral avatar compiles without the procedural-detail code
         variant = ("DETAIL",) if self.appearance.detail > 0 else ()
+        self._reflex = self.appearance.corneal_reflex > 0
         self._prog_face = ctx.program(vertex_shader=load_shader("avatar.vert", variant),
                                       fragment_shader=load_shader("avatar.frag"))
-        self._prog_eye = ctx.program(vertex_shader=load_shader("eye.vert"),
-                                     fragment_shader=load_shader("eye.frag", variant))
+        self._prog_eye = ctx.program(
+            vertex_shader=load_shader("eye.vert"),
+            fragment_shader=load_shader("eye.frag", variant + (("REFLEX",) if self._reflex else ())))
 
         self._vbo_face = ctx.buffer(self.mesh.base.tobytes(), dynamic=True)
         self._vbo_color = ctx.buffer(self.mesh.colors.tobytes())
@@ -221,6 +238,8 @@ class AvatarRenderer:
         if variant:
             self._prog_face["u_detail"].value = float(self.appearance.detail)
             self._prog_eye["u_detail"].value = float(self.appearance.detail)
+        if self._reflex:
+            self._prog_eye["u_reflex"].value = float(self.appearance.corneal_reflex)
         self._prog_eye["u_iris_color"].value = tuple(self.appearance.iris_rgb)
         self._prog_eye["u_sclera_color"].value = tuple(self.appearance.sclera_rgb)
         self._clear = tuple(self.appearance.background_rgb)
@@ -332,6 +351,8 @@ class AvatarRenderer:
             self._prog_eye["u_centre"].value = centre
             self._prog_eye["u_align"].write(align)
             self._prog_eye["u_iris_radius"].value = iris_radius
+            if self._reflex:
+                self._prog_eye["u_reflex_px"].value = tuple(self.reflex_position(side, eye, params.head))
             first, count = self._eye_ranges[side]
             self._vao_eye.render(first=first, vertices=count)
 
@@ -344,6 +365,19 @@ class AvatarRenderer:
             @ np.r_[np.asarray(point, np.float64), 1.0]
         ndc = clip[:2] / clip[3]
         return (ndc + 1.0) / 2.0 * np.array([self.width, self.height])
+
+    def reflex_position(self, side: str, eye: EyeParams, head: HeadPose) -> np.ndarray:
+        """Pixel position of the corneal reflex of a light at the camera: where
+        the cornea's surface faces the camera, its curvature centre lying
+        `appearance.reflex_lever` iris radii behind the centre of the painted
+        iris on the line of sight."""
+        eb = self.lids[side].eyeball
+        sight = eb.gaze_direction(eye.yaw_deg, eye.pitch_deg)
+        centre = eb.centre + (eb.painted_limbus_depth - self.appearance.reflex_lever * eb.iris_radius) * sight
+        camera = np.linalg.inv(head_matrix(head.yaw_deg, head.pitch_deg, head.roll_deg)) \
+            @ np.r_[CAMERA_POSITION, 1.0]
+        to_camera = camera[:3] - centre
+        return self.project(centre + CORNEA_RADIUS_CM * to_camera / np.linalg.norm(to_camera), head)
 
     def _read_rgba(self, params: MaskParams) -> np.ndarray:
         self._pose(params)

@@ -16,7 +16,7 @@ from typing import Iterator
 import numpy as np
 
 from ..face_model.assets import FaceModel
-from ..clinical.units import IRIS_RADIUS_MM
+from ..clinical.units import IRIS_RADIUS_MM, REFLEX_LEVER_RADII
 from ..params import EyeParams, MaskParams
 from ..render import AvatarRenderer, Appearance
 from .script import ScriptedPatient
@@ -47,11 +47,15 @@ def random_appearance(seed: int) -> Appearance:
         return tuple(float(v) for v in np.clip(base + rng.uniform(-jitter, jitter, 3), 0, 1))
 
     skin = pick(SKIN_TONES)
+    iris, background = pick(IRIS_COLOURS), pick(BACKGROUNDS)
+    # The light at the camera leaves a corneal reflex; the Hirschberg ratio
+    # varies between people (sd about 8 %), so each person's lever does too.
+    lever = float(np.clip(rng.normal(REFLEX_LEVER_RADII, 0.08 * REFLEX_LEVER_RADII), 0.6, 0.95))
     return Appearance(
-        skin_rgb=skin, iris_rgb=pick(IRIS_COLOURS), sclera_rgb=(0.93, 0.92, 0.88),
+        skin_rgb=skin, iris_rgb=iris, sclera_rgb=(0.93, 0.92, 0.88),
         brow_rgb=tuple(float(c) * 0.35 for c in skin),
         lip_rgb=tuple(float(np.clip(c * f, 0, 1)) for c, f in zip(skin, (0.95, 0.62, 0.62))),
-        background_rgb=pick(BACKGROUNDS), detail=0.8)
+        background_rgb=background, detail=0.8, corneal_reflex=0.9, reflex_lever=lever)
 
 
 class PatientRenderer:
@@ -62,7 +66,7 @@ class PatientRenderer:
         self.appearance = random_appearance(seed)
         self._renderer = AvatarRenderer(model, width, height, identity=self.identity,
                                         appearance=self.appearance,
-                                        lid_wide_limit=PATIENT_WIDE_LIMIT)
+                                        lid_wide_limit=PATIENT_WIDE_LIMIT, fixate_camera=True)
 
     def render(self, params: MaskParams) -> np.ndarray:
         return self._renderer.render(params)
