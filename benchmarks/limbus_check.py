@@ -29,48 +29,12 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import SHARED_DATA, emit  # noqa: E402
 
+from realtime_mask.tracking.limbus import limbus_circle  # noqa: E402
+
 CLIPS = ("pyfeat_WolfgangLanger_Pexels.mp4", "pyfeat_single_face.mp4", "liveportrait_d0.mp4",
          "liveportrait_d3.mp4", "liveportrait_d6.mp4", "liveportrait_d9.mp4",
          "grid_lbbc2a.mpg", "grid_bbaf2n.mpg")
 MM_PER_IRIS_RADIUS = 5.85
-RAYS_PER_SIDE = 15
-SECTOR_DEG = 40.0            # rays within this of horizontal: the lids cover top and bottom
-SEARCH = (0.55, 1.55)        # along each ray, in FaceMesh iris radii
-STEP_PX = 0.25
-
-
-def _circle(points: np.ndarray) -> tuple[np.ndarray, float]:
-    """Least-squares circle (algebraic fit)."""
-    a = np.c_[2 * points, np.ones(len(points))]
-    s = np.linalg.lstsq(a, (points ** 2).sum(1), rcond=None)[0]
-    return s[:2], float(np.sqrt(s[2] + s[:2] @ s[:2]))
-
-
-def limbus_circle(gray: np.ndarray, centre: np.ndarray, radius: float
-                  ) -> tuple[np.ndarray, float] | None:
-    """Circle through the strongest dark-to-bright step (iris to sclera) on rays
-    left and right of `centre`; the worst quarter of edge points is dropped."""
-    ang = np.radians(np.r_[np.linspace(-SECTOR_DEG, SECTOR_DEG, RAYS_PER_SIDE),
-                           180 + np.linspace(-SECTOR_DEG, SECTOR_DEG, RAYS_PER_SIDE)])
-    dirs = np.c_[np.cos(ang), np.sin(ang)]
-    t = np.arange(SEARCH[0] * radius, SEARCH[1] * radius, STEP_PX)
-    pts = centre[None, None, :] + t[None, :, None] * dirs[:, None, :]
-    profile = cv2.remap(gray, pts[..., 0].astype(np.float32), pts[..., 1].astype(np.float32),
-                        cv2.INTER_LINEAR)
-    step = np.diff(cv2.GaussianBlur(profile, (1, 5), 0), axis=1)
-    k = np.clip(np.argmax(step, axis=1), 1, step.shape[1] - 2)
-    rows = np.arange(len(k))
-    a, b, c = step[rows, k - 1], step[rows, k], step[rows, k + 1]
-    den = a - 2 * b + c
-    sub = np.clip(np.where(np.abs(den) > 1e-6, 0.5 * (a - c) / den, 0.0), -0.5, 0.5)
-    edge = centre + (t[0] + (k + 0.5 + sub) * STEP_PX)[:, None] * dirs
-    ok = b > 0.25 * np.median(b[b > 0]) if (b > 0).any() else np.zeros(len(b), bool)
-    edge = edge[ok]
-    if len(edge) < 8:
-        return None
-    cc, r = _circle(edge)
-    residual = np.abs(np.linalg.norm(edge - cc, axis=1) - r)
-    return _circle(edge[residual <= np.percentile(residual, 75)])
 
 
 def eye_rows(rgb: np.ndarray, landmarks) -> dict[str, dict]:
