@@ -4,7 +4,8 @@ Everything the doctor sees is rendered from this alone. It deliberately holds no
 identity coefficients, landmarks, texture or pixels: two people making the same
 movements produce the same MaskParams and therefore the same output frame.
 
-Schema (version 3; version 1 lines read as avatar 0, versions 1-2 as no eye covered):
+Schema (version 4; version 1 lines read as avatar 0, versions 1-2 as no eye
+covered, versions 1-3 as not reflex-anchored):
   timestamp      seconds since the start of the stream
   face_present   False -> the renderer draws the neutral "no face" placeholder
   confidence     0..1, tracker confidence for this frame
@@ -27,6 +28,9 @@ Schema (version 3; version 1 lines read as avatar 0, versions 1-2 as no eye cove
     covered      true while something covers the eye (a hand or a card, as in
                  a cover test): the other values are then the last seen ones,
                  not a measurement, and the renderer draws a cover over it
+  reflex_anchored  true when the deviation between the two eyes' gaze is anchored
+                 to their corneal light reflexes (face_model/reflex_anchor.py),
+                 false when it rests on the landmarks alone
   avatar         which avatar face draws the frame: 0 = the shared mean face,
                  otherwise the seed of a random face drawn for this session
                  (random, never derived from the patient; see render/avatars.py)
@@ -40,8 +44,8 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
-SCHEMA_VERSION = 3
-READABLE_VERSIONS = (1, 2, 3)
+SCHEMA_VERSION = 4
+READABLE_VERSIONS = (1, 2, 3, 4)
 
 # ICT/ARKit expression shapes carried in MaskParams. The eye shapes (blink, look,
 # squint, wide) are left out on purpose: lids and eyeballs are set per eye from
@@ -100,6 +104,7 @@ class MaskParams:
         default_factory=lambda: np.zeros(len(EXPRESSION_NAMES), np.float32))
     left_eye: EyeParams = field(default_factory=EyeParams)
     right_eye: EyeParams = field(default_factory=EyeParams)
+    reflex_anchored: bool = False
     avatar: int = 0
     version: int = SCHEMA_VERSION
 
@@ -130,6 +135,7 @@ class MaskParams:
             "expression": rounded(self.expression_dict()),
             "left_eye": self.left_eye.to_dict(),
             "right_eye": self.right_eye.to_dict(),
+            "reflex_anchored": bool(self.reflex_anchored),
             "avatar": int(self.avatar),
         }
 
@@ -154,6 +160,7 @@ class MaskParams:
             expression=np.array([expr.get(n, 0.0) for n in EXPRESSION_NAMES], np.float32),
             left_eye=EyeParams.from_dict(d["left_eye"]),
             right_eye=EyeParams.from_dict(d["right_eye"]),
+            reflex_anchored=bool(d.get("reflex_anchored", False)),
             avatar=int(d.get("avatar", 0)),
         )
 

@@ -1,7 +1,8 @@
 """FrameMasker: camera frame -> (MaskParams, masked frame), fail-closed.
 
 The masker is the only place where the three rooms meet: the tracker (and the
-cover check, tracking/cover.py) see the camera frame, the fitter sees landmarks
+cover check, tracking/cover.py, and the corneal reflexes, tracking/reflex.py)
+see the camera frame, the fitter sees landmarks
 and which eyes are covered, and the renderer sees MaskParams only.
 When no face is found the renderer draws its placeholder, never the input.
 
@@ -25,6 +26,7 @@ from .avatar_pool import draw_session_avatar, load_avatar_pool
 from .render.avatars import SHARED_AVATAR, avatar_renderer
 from .tracking import MediaPipeTracker
 from .tracking.cover import EyeCoverDetector
+from .tracking.reflex import find_reflexes
 
 OUTPUT_FORMATS = ("rgb24", "yuv420p")
 AVATAR_MODES = ("per-session", "shared")
@@ -76,7 +78,8 @@ class FrameMasker:
         if landmarks is None:
             params = MaskParams.no_face(timestamp)
         else:
-            params = self.fitter.fit(landmarks, timestamp, self.covers.update(rgb, landmarks))
+            params = self.fitter.fit(landmarks, timestamp, self.covers.update(rgb, landmarks),
+                                     find_reflexes(rgb, landmarks))
         params.avatar = self.avatar
         t2 = time.perf_counter()
         # Render from the JSON-exact parameters: what is saved re-renders bit for bit.

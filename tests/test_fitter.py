@@ -206,7 +206,7 @@ def test_output_is_only_mask_params(face_model, videos_dir):
     assert len(present) > 60
     fields = {f.name for f in dataclasses.fields(MaskParams)}
     assert fields == {"timestamp", "face_present", "confidence", "head", "expression",
-                      "left_eye", "right_eye", "avatar", "version"}
+                      "left_eye", "right_eye", "reflex_anchored", "avatar", "version"}
     for o in present:
         assert isinstance(o, MaskParams)
         assert o.expression.shape == (len(EXPRESSION_NAMES),)
@@ -214,7 +214,7 @@ def test_output_is_only_mask_params(face_model, videos_dir):
         assert 0 <= o.confidence <= 1
         d = o.to_dict()
         assert set(d) == {"version", "timestamp", "face_present", "confidence", "head",
-                          "expression", "left_eye", "right_eye", "avatar"}
+                          "expression", "left_eye", "right_eye", "reflex_anchored", "avatar"}
         # ~50 numbers, no landmark array or identity vector rides along
         assert len(o.to_json()) < 2000
         assert MaskParams.from_json(o.to_json()).to_dict() == d

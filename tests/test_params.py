@@ -29,7 +29,7 @@ def test_json_roundtrip_keeps_each_eye_separate(tmp_path):
 def test_schema_holds_no_identity_or_landmarks():
     keys = set(sample().to_dict())
     assert keys == {"version", "timestamp", "face_present", "confidence", "head",
-                    "expression", "left_eye", "right_eye", "avatar"}
+                    "expression", "left_eye", "right_eye", "reflex_anchored", "avatar"}
     assert not any(n.startswith("identity") for n in sample().to_dict()["expression"])
 
 
@@ -49,3 +49,13 @@ def test_version_1_lines_read_as_the_shared_avatar():
     p = MaskParams.from_dict(d)
     assert p.avatar == 0 and p.version == SCHEMA_VERSION and not p.right_eye.covered
     assert MaskParams.from_json(MaskParams(avatar=77).to_json()).avatar == 77
+
+
+def test_reflex_anchor_flag_round_trips_and_older_lines_read_as_unanchored():
+    p = sample()
+    p.reflex_anchored = True
+    assert MaskParams.from_json(p.to_json()).reflex_anchored is True
+    d = p.to_dict()
+    d["version"] = 3
+    del d["reflex_anchored"]
+    assert MaskParams.from_dict(d).reflex_anchored is False

@@ -57,12 +57,14 @@ import numpy as np
 
 from ..params import EXPRESSION_NAMES, EyeParams, HeadPose, MaskParams
 from ..tracking.landmarks import Landmarks
+from ..tracking.reflex import Reflex
 from .assets import FaceModel
 from .correspondence import (N_FACE_LANDMARKS, Correspondence, ViewOffset, load_correspondence,
                              similarity,
                              to_camera_frame)
 from .eye_calibration import EyeCalibration, load_eye_calibration
 from .eyes import EyeModel, HeadFrame
+from .reflex_anchor import ReflexAnchor
 
 NUISANCE_SHAPES = ("eyeBlink_L", "eyeBlink_R", "eyeSquint_L", "eyeSquint_R",
                    "eyeWide_L", "eyeWide_R")
@@ -124,6 +126,7 @@ class FaceFitter:
         self.eye_calibration = eye_calibration or load_eye_calibration(model)
         self.eyes = EyeModel(model, corr, self.eye_calibration.centre_prior,
                              self.eye_calibration.vertical_drag)
+        self.reflex_anchor = ReflexAnchor()
         names = list(EXPRESSION_NAMES) + list(NUISANCE_SHAPES)
         idx = [model.expression_index(n) for n in names]
         self._n_out = len(EXPRESSION_NAMES)
@@ -192,11 +195,14 @@ class FaceFitter:
         self._update_rigid()
         self._weights = np.zeros(self._h.shape[0])
         self.eyes.reset()
+        self.reflex_anchor.reset()
         self.last_head: HeadFrame | None = None
 
     def fit(self, landmarks: Landmarks | None, timestamp: float,
-            covered: dict[str, bool] | None = None) -> MaskParams:
-        """covered: eyes that something covers in this frame (EyeModel.measure)."""
+            covered: dict[str, bool] | None = None,
+            reflexes: dict[str, Reflex | None] | None = None) -> MaskParams:
+        """covered: eyes that something covers in this frame (EyeModel.measure);
+        reflexes: each eye's corneal reflex in this frame (ReflexAnchor)."""
         if landmarks is None:
             return MaskParams.no_face(timestamp)
         p = to_camera_frame(landmarks.points[:N_FACE_LANDMARKS])
@@ -230,11 +236,12 @@ class FaceFitter:
         self.last_head = head
         eyes = {side: self.eye_calibration.apply(side, eye)
                 for side, eye in self.eyes.measure(landmarks, head, timestamp, covered).items()}
+        eyes, anchored = self.reflex_anchor.apply(eyes, reflexes)
         conf = float(landmarks.confidence) * float(np.clip(1.0 - rms / RESIDUAL_SCALE_CM, 0, 1))
         return MaskParams(
             timestamp=float(timestamp), face_present=True, confidence=conf,
             head=pose, expression=w[:self._n_out].astype(np.float32),
-            left_eye=eyes["left"], right_eye=eyes["right"])
+            left_eye=eyes["left"], right_eye=eyes["right"], reflex_anchored=anchored)
 
     def _update_shape(self, y: np.ndarray, expr_part: np.ndarray) -> None:
         """Identity + session offset: a running mean over the first frames (joint

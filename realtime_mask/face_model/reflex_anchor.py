@@ -1,0 +1,105 @@
+"""Anchor the deviation between the two eyes to their corneal reflexes.
+
+The landmark read-out (eyes.py) follows each eye's movements closely but
+places each eyeball from where the landmarks say it should sit, and a face's
+real eyeball sits 1-2 mm off that, differently in each eye: a constant error in
+the deviation between the eyes of several degrees, face by face. The corneal
+reflexes (tracking/reflex.py) show each eye's line of sight against the light
+directly, whatever the anatomy, but they are noisier frame by frame and exist
+only where a light near the camera shows on both open corneas.
+
+So the two are joined: per frame where both reflexes show, the difference
+between the reflexes' deviation and the landmarks' deviation is collected;
+its running median (a constant per face, so a long window) is added to the
+landmark gaze, half to each eye with opposite signs. Movements (saccades,
+nystagmus, gaze positions) keep the landmark read-out's speed and low noise;
+the deviation between the eyes gets the reflexes' accuracy. Both eyes move by
+the same amount in opposite directions, so the mean gaze is unchanged.
+
+Only what one light near the camera can give is collected, and the anchor
+holds only while the disagreement is steady, as a face's anatomy is: another
+light in one eye, or a lid edge taken for a reflex, must not move the
+deviation. The vertical part is collected only while all four lids stand clear
+of the limbus arcs that place the iris circle: a low lid (ptosis) cuts into
+them and moves the circle.
+
+The reflexes show the deviation while the patient looks at the light, i.e.
+at the screen: an orthophoric patient converging on it reads 0. Unanchored,
+the landmark read-out measures against parallel eyes (its calibration's gaze 0).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import replace
+
+import numpy as np
+
+from ..params import EyeParams
+from ..tracking.reflex import Reflex
+
+HISTORY = 300           # frames (10 s at 30 fps): the offset is constant per face
+MIN_PAIRS = 20          # frames with both reflexes before the anchor applies
+# What one light near the camera gives, and what is plausible (a pair outside
+# is another light in one eye, or a lid edge taken for a reflex):
+MAX_REFLEX_DEG = 30.0   # each eye's line of sight within this of the light
+MAX_PITCH_GAP_DEG = 8.0 # the two reflexes at about the same height
+MAX_OFFSET_DEG = 20.0   # reflexes and landmarks disagree by less (faces: sd 5.5 deg, and a
+                        # patient converging on the screen reads ~4 deg more eso from landmarks)
+# ... and the anchor holds only while the disagreement is steady, as a face's
+# anatomy is (median absolute deviation over the window).
+MAX_SPREAD_DEG = 2.5
+MAX_BLINK = 0.3         # a closing lid hides part of the cornea
+# iris radii: all lids clear of the limbus arcs (tracking/limbus.py, +-40 deg: 0.64)
+MIN_VERTICAL_LID = 0.6
+
+
+def _steady_median(values: deque[float]) -> float | None:
+    if len(values) < MIN_PAIRS:
+        return None
+    v = np.asarray(values)
+    m = float(np.median(v))
+    return m if float(np.median(np.abs(v - m))) <= MAX_SPREAD_DEG else None
+
+
+class ReflexAnchor:
+    """Per-session state; `reset()` for a new session."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self._horizontal: deque[float] = deque(maxlen=HISTORY)
+        self._vertical: deque[float] = deque(maxlen=HISTORY)
+
+    @property
+    def offset(self) -> tuple[float | None, float | None]:
+        """(horizontal, vertical) degrees added to right minus left gaze; None
+        for an axis while too few frames showed both reflexes."""
+        return tuple(_steady_median(v) for v in (self._horizontal, self._vertical))
+
+    def apply(self, eyes: dict[str, EyeParams], reflexes: dict[str, Reflex | None] | None
+              ) -> tuple[dict[str, EyeParams], bool]:
+        """The eyes with the anchored deviation, and whether the horizontal
+        deviation is anchored."""
+        right, left = eyes["right"], eyes["left"]
+        r, l = (reflexes or {}).get("right"), (reflexes or {}).get("left")
+        if (r is not None and l is not None and not right.covered and not left.covered
+                and max(right.blink, left.blink) <= MAX_BLINK
+                and max(abs(r.yaw_deg), abs(l.yaw_deg)) <= MAX_REFLEX_DEG
+                and abs(r.pitch_deg - l.pitch_deg) <= MAX_PITCH_GAP_DEG):
+            h = (r.yaw_deg - l.yaw_deg) - (right.yaw_deg - left.yaw_deg)
+            v = (r.pitch_deg - l.pitch_deg) - (right.pitch_deg - left.pitch_deg)
+            if abs(h) <= MAX_OFFSET_DEG:
+                self._horizontal.append(h)
+            # A low lid cuts into the limbus arcs and shifts the circle up or down.
+            if (abs(v) <= MAX_OFFSET_DEG and min(right.upper_lid, left.upper_lid, right.lower_lid,
+                                                 left.lower_lid) >= MIN_VERTICAL_LID):
+                self._vertical.append(v)
+        h_offset, v_offset = self.offset
+        if h_offset is None and v_offset is None:
+            return eyes, False
+        h, v = (h_offset or 0.0) / 2, (v_offset or 0.0) / 2
+        anchored = {"right": replace(right, yaw_deg=right.yaw_deg + h, pitch_deg=right.pitch_deg + v),
+                    "left": replace(left, yaw_deg=left.yaw_deg - h, pitch_deg=left.pitch_deg - v)}
+        return anchored, h_offset is not None
