@@ -90,3 +90,46 @@ def test_anchor_ignores_frames_with_a_covered_or_closing_eye():
                  {"right": EyeParams(blink=0.8), "left": EyeParams()}):
         for _ in range(MIN_PAIRS):
             assert anchor.apply(eyes, reflexes)[1] is False
+
+
+def test_anchor_holds_its_last_steady_offset_instead_of_dropping_it():
+    anchor = ReflexAnchor()
+    eyes = {"right": EyeParams(yaw_deg=3.0), "left": EyeParams(yaw_deg=-1.0)}
+    for _ in range(MIN_PAIRS):
+        anchor.apply(eyes, {"right": reflex_at(6.0), "left": reflex_at(-4.0)})
+    assert anchor.offset[0] == pytest.approx(6.0, abs=1e-6)
+    # then a run of pairs that disagree wildly: the window is no longer steady
+    rng = np.random.default_rng(0)
+    for yaw in rng.uniform(-12, 12, 3 * MIN_PAIRS):
+        out, anchored = anchor.apply(eyes, {"right": reflex_at(yaw), "left": reflex_at(-yaw)})
+        assert anchored and out["right"].yaw_deg - out["left"].yaw_deg == pytest.approx(10.0, abs=1e-6)
+
+
+def test_facemesh_sees_the_frame_with_its_reflexes_flattened_and_the_frame_is_kept(face_model):
+    from realtime_mask.synth.render import PatientRenderer
+    from realtime_mask.tracking import MediaPipeTracker
+    from realtime_mask.tracking.reflex import ReflexSuppressor
+
+    params = frame(10, 0)
+    with PatientRenderer(face_model, 101) as r, MediaPipeTracker() as tracker:
+        rgb = r.render(params)
+        original = rgb.copy()
+
+        class Seen:       # the real tracker, keeping what it was given
+            def track(self, img):
+                self.img = img.copy()
+                return tracker.track(img)
+
+        seen, suppressor = Seen(), ReflexSuppressor()
+        assert suppressor.track(seen, rgb) is not None        # the first frame: nothing known yet
+        assert np.array_equal(seen.img, original)
+        assert suppressor.track(seen, rgb) is not None
+        assert np.array_equal(rgb, original)                  # the caller's frame is back
+        x, y = (int(v) for v in r._renderer.reflex_position("R", params.right_eye, params.head))
+        spot = (slice(y - 1, y + 2), slice(x - 1, x + 2))
+        assert int(original[spot].max()) - int(seen.img[spot].max()) > 60
+        changed = np.abs(seen.img.astype(int) - original).max(axis=-1) > 8
+        assert 0 < changed.sum() < 200          # the two reflexes, not the face
+        suppressor.reset()
+        suppressor.track(seen, rgb)
+        assert np.array_equal(seen.img, original)

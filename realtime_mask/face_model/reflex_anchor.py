@@ -69,14 +69,21 @@ class ReflexAnchor:
         self.reset()
 
     def reset(self) -> None:
-        self._horizontal: deque[float] = deque(maxlen=HISTORY)
-        self._vertical: deque[float] = deque(maxlen=HISTORY)
+        self._samples: tuple[deque[float], deque[float]] = (deque(maxlen=HISTORY),
+                                                            deque(maxlen=HISTORY))
+        self._held: list[float | None] = [None, None]
 
     @property
     def offset(self) -> tuple[float | None, float | None]:
         """(horizontal, vertical) degrees added to right minus left gaze; None
-        for an axis while too few frames showed both reflexes."""
-        return tuple(_steady_median(v) for v in (self._horizontal, self._vertical))
+        for an axis until its disagreement has been steady. Once it has, the
+        last steady value is held while the window is not: dropping the anchor
+        for a while would make each eye's gaze jump by half the offset."""
+        for axis, samples in enumerate(self._samples):
+            steady = _steady_median(samples)
+            if steady is not None:
+                self._held[axis] = steady
+        return self._held[0], self._held[1]
 
     def apply(self, eyes: dict[str, EyeParams], reflexes: dict[str, Reflex | None] | None
               ) -> tuple[dict[str, EyeParams], bool]:
@@ -91,11 +98,11 @@ class ReflexAnchor:
             h = (r.yaw_deg - l.yaw_deg) - (right.yaw_deg - left.yaw_deg)
             v = (r.pitch_deg - l.pitch_deg) - (right.pitch_deg - left.pitch_deg)
             if abs(h) <= MAX_OFFSET_DEG:
-                self._horizontal.append(h)
+                self._samples[0].append(h)
             # A low lid cuts into the limbus arcs and shifts the circle up or down.
             if (abs(v) <= MAX_OFFSET_DEG and min(right.upper_lid, left.upper_lid, right.lower_lid,
                                                  left.lower_lid) >= MIN_VERTICAL_LID):
-                self._vertical.append(v)
+                self._samples[1].append(v)
         h_offset, v_offset = self.offset
         if h_offset is None and v_offset is None:
             return eyes, False
