@@ -7,7 +7,7 @@ import pytest
 
 from realtime_mask.face_model.reflex_anchor import MIN_PAIRS, ReflexAnchor
 from realtime_mask.params import EyeParams, HeadPose, MaskParams
-from realtime_mask.tracking.reflex import Reflex, find_reflexes
+from realtime_mask.tracking.reflex import CONTOURS, Reflex, find_reflexes
 
 
 def frame(right_yaw: float, left_yaw: float, head_yaw: float = 0.0, lid: float = 0.8) -> MaskParams:
@@ -121,15 +121,22 @@ def test_facemesh_sees_the_frame_with_its_reflexes_flattened_and_the_frame_is_ke
                 return tracker.track(img)
 
         seen, suppressor = Seen(), ReflexSuppressor()
-        assert suppressor.track(seen, rgb) is not None        # the first frame: nothing known yet
+        first = suppressor.track(seen, rgb).points        # the first frame: nothing known yet
         assert np.array_equal(seen.img, original)
         assert suppressor.track(seen, rgb) is not None
         assert np.array_equal(rgb, original)                  # the caller's frame is back
         x, y = (int(v) for v in r._renderer.reflex_position("R", params.right_eye, params.head))
         spot = (slice(y - 1, y + 2), slice(x - 1, x + 2))
         assert int(original[spot].max()) - int(seen.img[spot].max()) > 60
-        changed = np.abs(seen.img.astype(int) - original).max(axis=-1) > 8
-        assert 0 < changed.sum() < 200          # the two reflexes, not the face
+        # inside the irises only: not the lids, the sclera or the rest of the face
+        changed = np.abs(seen.img.astype(int) - original).max(axis=-1) > 0
+        irises = np.zeros_like(changed)
+        yy, xx = np.mgrid[0:changed.shape[0], 0:changed.shape[1]]
+        for contour in CONTOURS.values():
+            iris = first[list(contour.iris), :2]
+            radius = np.linalg.norm(iris[1:] - iris[0], axis=1).mean()
+            irises |= np.hypot(xx - iris[0][0], yy - iris[0][1]) <= radius + 1
+        assert changed.any() and not (changed & ~irises).any()
         suppressor.reset()
         suppressor.track(seen, rgb)
         assert np.array_equal(seen.img, original)

@@ -43,6 +43,7 @@ RADIUS_RANGE = (0.6, 1.6)   # limbus radius vs FaceMesh's
 SUPPRESS_RADIUS = 0.9       # iris radii: where reflexes are flattened for FaceMesh
 LID_MARGIN_PX = 1.0         # the reflex lies this far inside FaceMesh's lid margins
 _KERNEL = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+_RIM = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,9 @@ class ReflexSuppressor:
                     yy, xx = np.ogrid[y0:y0 + patch.shape[0], x0:x0 + patch.shape[1]]
                     spot = ((np.hypot(xx - iris[0][0], yy - iris[0][1]) <= SUPPRESS_RADIUS * radius)
                             & ((patch.astype(np.int16) - opened).max(axis=-1) >= MIN_TOPHAT))
+                    # with its faint rim, which would otherwise come and go with
+                    # the spot's sub-pixel position
+                    spot = cv2.dilate(spot.astype(np.uint8), _RIM).astype(bool)
                     patch[spot] = opened[spot]
         try:
             self._last = tracker.track(rgb)
