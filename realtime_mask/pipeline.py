@@ -26,7 +26,7 @@ from .avatar_pool import draw_session_avatar, load_avatar_pool
 from .render.avatars import SHARED_AVATAR, avatar_renderer
 from .tracking import MediaPipeTracker
 from .tracking.cover import EyeCoverDetector
-from .tracking.reflex import ReflexSuppressor, find_reflexes
+from .tracking.reflex import find_reflexes
 
 OUTPUT_FORMATS = ("rgb24", "yuv420p")
 AVATAR_MODES = ("per-session", "shared")
@@ -52,7 +52,6 @@ class FrameMasker:
         self._avatar_pool = load_avatar_pool(self.model) if avatar == "per-session" else []
         self.tracker = MediaPipeTracker(static_image_mode=static_images)
         self.covers = EyeCoverDetector()
-        self.reflex_suppressor = ReflexSuppressor()
         self.fitter = FaceFitter(self.model)
         self.renderer = None
         self._new_avatar()
@@ -74,7 +73,7 @@ class FrameMasker:
         if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
             raise ValueError(f"expected an RGB uint8 frame (H, W, 3), got {rgb.dtype} {rgb.shape}")
         t0 = time.perf_counter()
-        landmarks = self.reflex_suppressor.track(self.tracker, rgb)
+        landmarks = self.tracker.track(rgb)
         t1 = time.perf_counter()
         if landmarks is None:
             params = MaskParams.no_face(timestamp)
@@ -100,7 +99,6 @@ class FrameMasker:
         (a benchmark drawing from the pool with its own seed, to be repeatable)."""
         self.tracker.reset()
         self.covers.reset()
-        self.reflex_suppressor.reset()
         self.fitter.reset()
         if avatar is not None or self.avatar_mode == "per-session":
             self._new_avatar(avatar)

@@ -7,7 +7,7 @@ import pytest
 
 from realtime_mask.face_model.reflex_anchor import MIN_PAIRS, ReflexAnchor
 from realtime_mask.params import EyeParams, HeadPose, MaskParams
-from realtime_mask.tracking.reflex import CONTOURS, Reflex, find_reflexes
+from realtime_mask.tracking.reflex import Reflex, find_reflexes
 
 
 def frame(right_yaw: float, left_yaw: float, head_yaw: float = 0.0, lid: float = 0.8) -> MaskParams:
@@ -104,39 +104,3 @@ def test_anchor_holds_its_last_steady_offset_instead_of_dropping_it():
         out, anchored = anchor.apply(eyes, {"right": reflex_at(yaw), "left": reflex_at(-yaw)})
         assert anchored and out["right"].yaw_deg - out["left"].yaw_deg == pytest.approx(10.0, abs=1e-6)
 
-
-def test_facemesh_sees_the_frame_with_its_reflexes_flattened_and_the_frame_is_kept(face_model):
-    from realtime_mask.synth.render import PatientRenderer
-    from realtime_mask.tracking import MediaPipeTracker
-    from realtime_mask.tracking.reflex import ReflexSuppressor
-
-    params = frame(10, 0)
-    with PatientRenderer(face_model, 101) as r, MediaPipeTracker() as tracker:
-        rgb = r.render(params)
-        original = rgb.copy()
-
-        class Seen:       # the real tracker, keeping what it was given
-            def track(self, img):
-                self.img = img.copy()
-                return tracker.track(img)
-
-        seen, suppressor = Seen(), ReflexSuppressor()
-        first = suppressor.track(seen, rgb).points        # the first frame: nothing known yet
-        assert np.array_equal(seen.img, original)
-        assert suppressor.track(seen, rgb) is not None
-        assert np.array_equal(rgb, original)                  # the caller's frame is back
-        x, y = (int(v) for v in r._renderer.reflex_position("R", params.right_eye, params.head))
-        spot = (slice(y - 1, y + 2), slice(x - 1, x + 2))
-        assert int(original[spot].max()) - int(seen.img[spot].max()) > 60
-        # inside the irises only: not the lids, the sclera or the rest of the face
-        changed = np.abs(seen.img.astype(int) - original).max(axis=-1) > 0
-        irises = np.zeros_like(changed)
-        yy, xx = np.mgrid[0:changed.shape[0], 0:changed.shape[1]]
-        for contour in CONTOURS.values():
-            iris = first[list(contour.iris), :2]
-            radius = np.linalg.norm(iris[1:] - iris[0], axis=1).mean()
-            irises |= np.hypot(xx - iris[0][0], yy - iris[0][1]) <= radius + 1
-        assert changed.any() and not (changed & ~irises).any()
-        suppressor.reset()
-        suppressor.track(seen, rgb)
-        assert np.array_equal(seen.img, original)

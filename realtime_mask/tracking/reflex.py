@@ -40,10 +40,8 @@ SPOT_SHARE = 0.5            # ... and that much of it above each neighbour 2 px 
 MIN_IRIS_RADIUS_PX = 3.0    # smaller irises cannot place a reflex
 MAX_CENTRE_SHIFT = 0.5      # limbus centre vs FaceMesh's, in iris radii: beyond it the fit failed
 RADIUS_RANGE = (0.6, 1.6)   # limbus radius vs FaceMesh's
-SUPPRESS_RADIUS = 0.9       # iris radii: where reflexes are flattened for FaceMesh
 LID_MARGIN_PX = 1.0         # the reflex lies this far inside FaceMesh's lid margins
 _KERNEL = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
-_RIM = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
 
 
 @dataclass(frozen=True)
@@ -109,52 +107,6 @@ def find_reflex(gray: np.ndarray, iris_centre: np.ndarray, iris_radius: float,
                      y0 + py + (w.sum(1) @ np.arange(-1, 2)) / w.sum()])
     return Reflex(offset=tuple(float(v) for v in (spot - centre) / radius), strength=peak,
                   radius_px=float(radius))
-
-
-class ReflexSuppressor:
-    """The frame as FaceMesh should see it: small bright spots inside each iris
-    (where the last frame's landmarks put the irises) flattened by a grey-level
-    opening. FaceMesh's iris landmarks follow a sharp reflex: with one on their
-    corneas, synthetic people without eye signs read a 1-1.3 Hz "nystagmus"
-    of 2-2.6 deg and a vertical nystagmus went unseen. The reflexes themselves
-    are read from the frame as it came (find_reflexes). Per session: reset()."""
-
-    def __init__(self) -> None:
-        self.reset()
-
-    def reset(self) -> None:
-        self._last: Landmarks | None = None
-
-    def track(self, tracker, rgb: np.ndarray) -> Landmarks | None:
-        """tracker.track on the frame with the reflexes flattened; the caller's
-        frame is restored before this returns."""
-        saved = []
-        if self._last is not None and rgb.flags.writeable:
-            pts = self._last.points[:, :2]
-            for contour in CONTOURS.values():
-                iris = pts[list(contour.iris)]
-                radius = float(np.linalg.norm(iris[1:] - iris[0], axis=1).mean())
-                half = int(radius) + 4
-                x0, y0 = max(int(iris[0][0]) - half, 0), max(int(iris[0][1]) - half, 0)
-                patch = rgb[y0:y0 + 2 * half, x0:x0 + 2 * half]
-                if patch.size:
-                    saved.append((patch, patch.copy()))
-                    # only spots that stand out like a reflex, and only inside the
-                    # iris: its fibres, the lid margins and the sclera stay as they are
-                    opened = cv2.morphologyEx(patch, cv2.MORPH_OPEN, _KERNEL)
-                    yy, xx = np.ogrid[y0:y0 + patch.shape[0], x0:x0 + patch.shape[1]]
-                    spot = ((np.hypot(xx - iris[0][0], yy - iris[0][1]) <= SUPPRESS_RADIUS * radius)
-                            & ((patch.astype(np.int16) - opened).max(axis=-1) >= MIN_TOPHAT))
-                    # with its faint rim, which would otherwise come and go with
-                    # the spot's sub-pixel position
-                    spot = cv2.dilate(spot.astype(np.uint8), _RIM).astype(bool)
-                    patch[spot] = opened[spot]
-        try:
-            self._last = tracker.track(rgb)
-        finally:
-            for patch, original in saved:
-                patch[:] = original
-        return self._last
 
 
 def _sorted_by_x(points: np.ndarray) -> np.ndarray:
