@@ -104,6 +104,24 @@ def test_exotropia_and_hypertropia_signs():
     # the absolute angle carries the spread between faces; the doctor reads it with it
     assert all("between faces" in f.detail for f in s.findings
                if f.sign in ("exotropia", "hypertropia"))
+    assert not s.deviation.anchored and "corneal reflexes" not in s.findings[0].detail
+
+
+def test_deviation_anchored_to_the_corneal_reflexes_quotes_their_spread():
+    from realtime_mask.clinical.gaze import ANCHORED_SPREAD_DEG, DEVIATION_SPREAD_DEG
+
+    n = 150
+    frames = stream(n, right=(np.full(n, -12.0), np.zeros(n)))
+    for i, p in enumerate(frames):
+        p.reflex_anchored = i >= n // 3          # anchored in most of the frames
+    s = summarize(frames)
+    assert s.deviation.anchored
+    exo = next(f for f in s.findings if f.sign == "exotropia")
+    assert exo.detail.endswith(f"±{ANCHORED_SPREAD_DEG['horizontal']:.0f}° between faces, corneal reflexes")
+    assert ANCHORED_SPREAD_DEG["horizontal"] < DEVIATION_SPREAD_DEG["horizontal"]
+    for p in frames[: 2 * n // 3]:
+        p.reflex_anchored = False                # now in a third only
+    assert not summarize(frames).deviation.anchored
 
 
 def test_deviation_survives_head_turns_and_gaze_changes():

@@ -80,6 +80,18 @@ def feed(page, frames: list[dict]) -> None:
         arg=last, timeout=10_000)
 
 
+def test_view_quotes_the_reflex_spread_when_the_deviation_is_anchored(page):
+    from realtime_mask.clinical.gaze import ANCHORED_SPREAD_DEG, DEVIATION_SPREAD_DEG
+
+    frames = frames_of(sign="esotropia", deviation_deg=10.0, deviating_eye="right", duration_s=4.0)
+    for f in frames:
+        f["reflex_anchored"] = True
+    feed(page, frames)
+    h, v = round(ANCHORED_SPREAD_DEG["horizontal"]), round(DEVIATION_SPREAD_DEG["vertical"])
+    assert page.locator(".cv-deviation").inner_text().endswith(
+        f"(±{h}° / ±{v}° between faces, corneal reflexes)")
+
+
 def test_view_draws_both_eyes_and_reads_out_esotropia(page, tmp_path):
     frames = frames_of(sign="esotropia", deviation_deg=10.0, deviating_eye="right", duration_s=6.0)
     feed(page, frames)

@@ -44,7 +44,7 @@ function median(values) {
 function toSample(p) {
   const t = Number(p.timestamp);
   if (!finite(t)) return null;
-  const s = { t, present: !!p.face_present };
+  const s = { t, present: !!p.face_present, anchored: !!(p.face_present && p.reflex_anchored) };
   for (const side of ["right", "left"]) {
     // a covered eye (cover test) carries its last seen values: not a measurement
     const e = (p.face_present && p[`${side}_eye`]) || {};
@@ -146,14 +146,18 @@ function drawPlot(canvas, samples, tEnd, lines, minSpan) {
 }
 
 // The absolute deviation's spread between people with straight eyes (1 sd over
-// synthetic normal faces; clinical/gaze.py DEVIATION_SPREAD_DEG): the doctor
-// sees it next to the number. Changes within the session do not carry it.
+// synthetic normal faces; clinical/gaze.py DEVIATION_SPREAD_DEG and, where the
+// horizontal deviation is anchored to the corneal reflexes, ANCHORED_SPREAD_DEG):
+// the doctor sees it next to the number. Changes within the session do not carry it.
 const DEVIATION_SPREAD = { horizontal: 5, vertical: 2 };
+const ANCHORED_SPREAD = { horizontal: 1, vertical: 2 };
 
 // Deviation over the last few seconds: right minus left (+ = eso; + vertical = right higher).
 export function deviationReadout(samples) {
   const h = [], v = [];
+  let anchored = 0;
   for (const s of samples) {
+    if (s.anchored) anchored++;
     if (finite(s.rightYaw) && finite(s.leftYaw)) h.push(s.rightYaw - s.leftYaw);
     if (finite(s.rightPitch) && finite(s.leftPitch)) v.push(s.rightPitch - s.leftPitch);
   }
@@ -162,12 +166,15 @@ export function deviationReadout(samples) {
   const pd = (deg) => Math.abs(100 * Math.tan((deg * Math.PI) / 180)).toFixed(1);
   const hName = Math.abs(hd) < 0.05 ? "" : hd > 0 ? " eso" : " exo";
   const vName = Math.abs(vd) < 0.05 ? "" : vd > 0 ? " R higher" : " L higher";
+  const reflexes = anchored >= samples.length / 2;
+  const spread = reflexes ? ANCHORED_SPREAD : DEVIATION_SPREAD;
   return {
     horizontal: hd,
     vertical: vd,
     text: `Deviation: ${Math.abs(hd).toFixed(1)}° (${pd(hd)} Δ)${hName} · ` +
           `vertical ${Math.abs(vd).toFixed(1)}° (${pd(vd)} Δ)${vName} ` +
-          `(±${DEVIATION_SPREAD.horizontal}° / ±${DEVIATION_SPREAD.vertical}° between faces)`,
+          `(±${spread.horizontal}° / ±${spread.vertical}° between faces` +
+          `${reflexes ? ", corneal reflexes" : ""})`,
   };
 }
 

@@ -24,11 +24,21 @@ SPREAD_SCALE_DEG = 2.0
 # show; the offset is constant for a person, so changes within a session
 # (between gaze positions, nystagmus, saccades) do not carry it.
 DEVIATION_SPREAD_DEG = {"horizontal": 5.47, "vertical": 1.95}
+# The same where the horizontal deviation is anchored to the corneal reflexes
+# (face_model/reflex_anchor.py): 1 sd over the same 24 faces, 2026-11-27. The
+# vertical is anchored only while the lids stand clear of the limbus, so the
+# landmarks' spread is quoted for it.
+ANCHORED_SPREAD_DEG = {"horizontal": 1.06, "vertical": 1.95}
 
 
-def deviation_spread_text(axis: str) -> str:
+def deviation_spread(axis: str, anchored: bool = False) -> float:
+    return (ANCHORED_SPREAD_DEG if anchored else DEVIATION_SPREAD_DEG)[axis]
+
+
+def deviation_spread_text(axis: str, anchored: bool = False) -> str:
     """What a doctor reads next to an absolute deviation ("horizontal"/"vertical")."""
-    return f"±{DEVIATION_SPREAD_DEG[axis]:.0f}° between faces"
+    how = ", corneal reflexes" if anchored and axis == "horizontal" else ""
+    return f"±{deviation_spread(axis, anchored):.0f}° between faces{how}"
 
 
 @dataclass
@@ -50,6 +60,7 @@ class Deviation:
     frames: int
     deviating_eye: str | None  # a guess: the eye farther from straight ahead
     deviating_eye_confidence: float
+    anchored: bool = False     # the horizontal deviation rests on the corneal reflexes
 
     @property
     def horizontal_name(self) -> str:
@@ -103,8 +114,9 @@ def measure_deviation(track: ParamsTrack) -> Deviation:
     total = off["right"] + off["left"]
     eye = max(off, key=off.get) if total > 0 else None
     eye_conf = abs(off["right"] - off["left"]) / total if total > 0 else 0.0
+    anchored = bool(np.mean(track.reflex_anchored[both]) >= 0.5)
     return Deviation(hd, vd, float(prism_dioptres(hd)), float(prism_dioptres(vd)),
-                     round(confidence, 3), n, eye, round(eye_conf, 3))
+                     round(confidence, 3), n, eye, round(eye_conf, 3), anchored)
 
 
 # The nine diagnostic positions as (name, yaw sign, pitch sign); yaw + is the

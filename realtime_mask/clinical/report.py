@@ -11,8 +11,8 @@ from html import escape
 
 import numpy as np
 
-from .gaze import (DEVIATION_SPREAD_DEG, POSITIONS, deviation_by_position, deviation_series,
-                   deviation_spread_text, gaze_traces)
+from .gaze import (ANCHORED_SPREAD_DEG, DEVIATION_SPREAD_DEG, POSITIONS, deviation_by_position,
+                   deviation_series, deviation_spread_text, gaze_traces)
 from .summary import ClinicalSummary, summarize
 from .svgplot import Series, time_plot
 from .track import ParamsTrack
@@ -37,7 +37,7 @@ def _fmt(v, digits: int = 1, unit: str = "") -> str:
 def _summary_table(s: ClinicalSummary) -> str:
     d, lids, ny = s.deviation, s.lids, s.nystagmus
     def spread(axis: str, value: float) -> str:
-        return f" ({deviation_spread_text(axis)})" if math.isfinite(value) else ""
+        return f" ({deviation_spread_text(axis, d.anchored)})" if math.isfinite(value) else ""
 
     rows = [
         ("Horizontal deviation", f"{_fmt(abs(d.horizontal_deg))}° / {_fmt(abs(d.horizontal_pd))} Δ "
@@ -145,7 +145,11 @@ prism dioptres = 100·tan(angle). Shaded bands are blinks.</p>
 <h2>Measurements</h2>{_summary_table(s)}
 <p class="muted">In people with straight eyes the absolute deviation reads off by about
 ±{DEVIATION_SPREAD_DEG['horizontal']:.0f}° horizontally and ±{DEVIATION_SPREAD_DEG['vertical']:.0f}°
-vertically (1 sd between faces): each eyeball sits a little differently behind its lids. The
+vertically (1 sd between faces): each eyeball sits a little differently behind its lids. Where the
+corneal reflexes of a light near the camera (the lit screen) show in both eyes, the horizontal
+deviation is anchored to them, as in a Hirschberg test, and reads off by about
+±{ANCHORED_SPREAD_DEG['horizontal']:.0f}° (the table says "corneal reflexes"): it is then the
+deviation while the patient looks at the screen. The
 offset stays the same all session, so changes (between gaze positions, nystagmus, saccades) are
 measured without it, but smaller than they are: on rendered test faces a gaze held for a
 second reads at about 0.75–0.95 of its size horizontally and 0.6–0.8 vertically, in these

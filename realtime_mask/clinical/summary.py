@@ -76,13 +76,13 @@ def find_signs(dev: Deviation, lids: LidReport, nyst: Nystagmus,
             name = "esotropia" if dev.horizontal_deg > 0 else "exotropia"
             out.append(Finding(name, f"{abs(dev.horizontal_deg):.1f}° "
                                f"({abs(dev.horizontal_pd):.1f} Δ), "
-                               + deviation_spread_text("horizontal"),
+                               + deviation_spread_text("horizontal", dev.anchored),
                                dev.confidence))
         if abs(dev.vertical_deg) >= th.vertical_deviation_deg:
             higher = "right" if dev.vertical_deg > 0 else "left"
             out.append(Finding("hypertropia", f"{higher} eye higher by "
                                f"{abs(dev.vertical_deg):.1f}° ({abs(dev.vertical_pd):.1f} Δ), "
-                               + deviation_spread_text("vertical"),
+                               + deviation_spread_text("vertical", dev.anchored),
                                dev.confidence))
     for side in ("right", "left"):
         eye = lids.eye(side)

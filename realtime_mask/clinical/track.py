@@ -48,6 +48,13 @@ class ParamsTrack:
     head_roll: np.ndarray
     right: EyeTrack
     left: EyeTrack
+    # bool: the deviation between the eyes was anchored to their corneal
+    # reflexes in this frame (MaskParams.reflex_anchored)
+    reflex_anchored: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.reflex_anchored is None:
+            self.reflex_anchored = np.zeros(len(self.t), bool)
 
     def __len__(self) -> int:
         return int(self.t.shape[0])
@@ -113,4 +120,6 @@ class ParamsTrack:
             head_roll=column(lambda r: r["head"]["roll_deg"]),
             right=eye("right"),
             left=eye("left"),
+            reflex_anchored=np.array([bool(r.get("face_present")) and bool(r.get("reflex_anchored"))
+                                      for r in kept], bool),
         )

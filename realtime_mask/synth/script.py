@@ -1,7 +1,8 @@
 """Scripted synthetic patients: per-frame MaskParams with known eye signs.
 
-A script is a seeded timeline: the patient fixates a target (straight ahead,
-or the nine diagnostic gaze positions), turns the head while keeping the eyes
+A script is a seeded timeline: the patient fixates a target (the camera, at
+gaze 0: the patient's renderer turns each eye in to converge on it, as a
+patient looking at the screen does; or the nine diagnostic gaze positions), turns the head while keeping the eyes
 on the target, blinks at irregular intervals, and carries one sign:
 strabismus (one eye offset by a fixed angle), nystagmus (a conjugate pendular
 or jerk oscillation), ptosis (upper lid lowered to a given MRD1) or lid
