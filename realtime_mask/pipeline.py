@@ -29,6 +29,9 @@ from .tracking.cover import EyeCoverDetector
 from .tracking.reflex import find_reflexes
 
 OUTPUT_FORMATS = ("rgb24", "yuv420p")
+# The corneal reflexes feed a 10 s running median (face_model/reflex_anchor.py):
+# reading them in every third frame is enough, and they cost ~2.5 ms a read.
+REFLEX_EVERY = 3
 AVATAR_MODES = ("per-session", "shared")
 
 
@@ -52,6 +55,7 @@ class FrameMasker:
         self._avatar_pool = load_avatar_pool(self.model) if avatar == "per-session" else []
         self.tracker = MediaPipeTracker(static_image_mode=static_images)
         self.covers = EyeCoverDetector()
+        self._frames = 0
         self.fitter = FaceFitter(self.model)
         self.renderer = None
         self._new_avatar()
@@ -78,8 +82,10 @@ class FrameMasker:
         if landmarks is None:
             params = MaskParams.no_face(timestamp)
         else:
+            reflexes = find_reflexes(rgb, landmarks) if self._frames % REFLEX_EVERY == 0 else None
             params = self.fitter.fit(landmarks, timestamp, self.covers.update(rgb, landmarks),
-                                     find_reflexes(rgb, landmarks))
+                                     reflexes)
+        self._frames += 1
         params.avatar = self.avatar
         t2 = time.perf_counter()
         # Render from the JSON-exact parameters: what is saved re-renders bit for bit.
@@ -99,6 +105,7 @@ class FrameMasker:
         (a benchmark drawing from the pool with its own seed, to be repeatable)."""
         self.tracker.reset()
         self.covers.reset()
+        self._frames = 0
         self.fitter.reset()
         if avatar is not None or self.avatar_mode == "per-session":
             self._new_avatar(avatar)

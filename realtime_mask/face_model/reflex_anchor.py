@@ -38,8 +38,9 @@ import numpy as np
 from ..params import EyeParams
 from ..tracking.reflex import Reflex
 
-HISTORY = 300           # frames (10 s at 30 fps): the offset is constant per face
-MIN_PAIRS = 20          # frames with both reflexes before the anchor applies
+# Reflexes are read in every third frame (pipeline.REFLEX_EVERY), so at 30 fps:
+HISTORY = 100           # pairs (10 s): the offset is constant per face
+MIN_PAIRS = 12          # pairs with both reflexes (1.2 s) before the anchor applies
 # What one light near the camera gives, and what is plausible (a pair outside
 # is another light in one eye, or a lid edge taken for a reflex):
 MAX_REFLEX_DEG = 30.0   # each eye's line of sight within this of the light

@@ -42,7 +42,8 @@ def _quantiles(values: np.ndarray, *q: float) -> list[float]:
 
 def _circle(points: np.ndarray) -> tuple[np.ndarray, float]:
     """Least-squares circle (algebraic fit)."""
-    a = np.c_[2 * points, np.ones(len(points))]
+    a = np.empty((len(points), 3))
+    a[:, :2], a[:, 2] = 2 * points, 1.0
     s = np.linalg.solve(a.T @ a, a.T @ (points ** 2).sum(1))
     return s[:2], float(np.sqrt(max(s[2] + s[:2] @ s[:2], 0.0)))
 
@@ -64,7 +65,7 @@ def _edges(gray: np.ndarray, centre: np.ndarray, radius: float, search: tuple[fl
     sub = np.clip(np.where(np.abs(den) > 1e-6, 0.5 * (a - c) / np.where(den == 0, 1, den), 0.0),
                   -0.5, 0.5)
     edge = centre + (t[0] + (k + 0.5 + sub) * STEP_PX)[:, None] * dirs
-    ok = b > 0.25 * np.median(b[b > 0]) if (b > 0).any() else np.zeros(len(b), bool)
+    ok = b > 0.25 * _quantiles(b[b > 0], 0.5)[0] if (b > 0).any() else np.zeros(len(b), bool)
     # The limbus opens onto the bright sclera. Where the sclera does not show
     # (an eye turned into its corner) the strongest step is another one, such
     # as the pupil's edge: an edge whose outer side is not sclera-bright is none.

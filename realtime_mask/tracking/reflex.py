@@ -86,7 +86,7 @@ def find_reflex(gray: np.ndarray, iris_centre: np.ndarray, iris_radius: float,
         return None
     crop = gray[y0:y0 + 2 * half + 1, x0:x0 + 2 * half + 1]
     tophat = cv2.morphologyEx(crop, cv2.MORPH_TOPHAT, _KERNEL)
-    yy, xx = np.mgrid[0:crop.shape[0], 0:crop.shape[1]]
+    yy, xx = np.ogrid[0:crop.shape[0], 0:crop.shape[1]]
     inside = np.hypot(xx + x0 - centre[0], yy + y0 - centre[1]) <= SEARCH_RADIUS * radius
     # only the cornea the lids leave open: a lid's edge is a thin bright line too
     cols = np.arange(crop.shape[1]) + x0
