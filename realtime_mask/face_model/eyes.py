@@ -100,7 +100,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..params import NEUTRAL_LOWER_LID, NEUTRAL_UPPER_LID, EyeParams
-from ..tracking.landmarks import LEFT_EYE_CONTOUR, RIGHT_EYE_CONTOUR, EyeContour, Landmarks
+from ..tracking.landmarks import EYE_CONTOURS as CONTOURS
+from ..tracking.landmarks import EyeContour, Landmarks
 from .assets import PARTS, FaceModel
 from .correspondence import Correspondence
 
@@ -117,7 +118,6 @@ HISTORY = 300          # frames in the running medians (~10 s at 30 fps)
 MEDIAN_REFRESH = 10    # samples between recomputations of a running median
 WARMUP = 15            # samples before a running median replaces the default
 
-CONTOURS = {"left": LEFT_EYE_CONTOUR, "right": RIGHT_EYE_CONTOUR}
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ from collections import deque
 import cv2
 import numpy as np
 
-from ..face_model.eyes import CONTOURS
+from .landmarks import EYE_CONTOURS as CONTOURS
 from .landmarks import EyeContour, Landmarks
 
 COVERED_SHARE = 0.35

@@ -48,6 +48,7 @@ LEFT_EYE_CONTOUR = EyeContour(
     upper=(398, 384, 385, 386, 387, 388, 466),
     lower=(382, 381, 380, 374, 373, 390, 249),
     iris=LEFT_IRIS)
+EYE_CONTOURS = {"left": LEFT_EYE_CONTOUR, "right": RIGHT_EYE_CONTOUR}   # by the patient's side
 
 
 @dataclass

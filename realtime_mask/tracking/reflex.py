@@ -29,10 +29,9 @@ import cv2
 import numpy as np
 
 from ..clinical.units import REFLEX_LEVER_RADII
-from .landmarks import LEFT_EYE_CONTOUR, RIGHT_EYE_CONTOUR, Landmarks
+from .landmarks import EYE_CONTOURS, Landmarks
 from .limbus import limbus_circle
 
-CONTOURS = {"right": RIGHT_EYE_CONTOUR, "left": LEFT_EYE_CONTOUR}
 # limbus radii (a 45 deg eye turn); further out, sclera shows between iris and lids
 SEARCH_RADIUS = 0.55
 MIN_TOPHAT = 30.0           # grey levels above everything within ~2 px
@@ -118,7 +117,7 @@ def find_reflexes(rgb: np.ndarray, landmarks: Landmarks) -> dict[str, Reflex | N
     whose limbus shows on one side only borrows the other eye's iris radius."""
     pts = landmarks.points[:, :2].astype(np.float64)
     eyes = {}
-    for side, contour in CONTOURS.items():
+    for side, contour in EYE_CONTOURS.items():
         lids = tuple(_sorted_by_x(pts[[contour.inner, *margin, contour.outer]])
                      for margin in (contour.upper, contour.lower))
         iris = pts[list(contour.iris)]
@@ -130,7 +129,7 @@ def find_reflexes(rgb: np.ndarray, landmarks: Landmarks) -> dict[str, Reflex | N
         if patch.size:
             eyes[side] = (cv2.cvtColor(patch, cv2.COLOR_RGB2GRAY).astype(np.float32),
                           centre - [x0, y0], radius, tuple(lid - [x0, y0] for lid in lids))
-    out = {side: find_reflex(*eyes[side]) if side in eyes else None for side in CONTOURS}
+    out = {side: find_reflex(*eyes[side]) if side in eyes else None for side in EYE_CONTOURS}
     for side, other in (("right", "left"), ("left", "right")):
         if out[side] is None and out[other] is not None and side in eyes:
             out[side] = find_reflex(*eyes[side], known_radius=out[other].radius_px)
