@@ -80,11 +80,13 @@ class ReflexAnchor:
         for an axis until its disagreement has been steady. Once it has, the
         last steady value is held while the window is not: dropping the anchor
         for a while would make each eye's gaze jump by half the offset."""
-        for axis, samples in enumerate(self._samples):
-            steady = _steady_median(samples)
-            if steady is not None:
-                self._held[axis] = steady
         return self._held[0], self._held[1]
+
+    def _add(self, axis: int, value: float) -> None:
+        self._samples[axis].append(value)
+        steady = _steady_median(self._samples[axis])
+        if steady is not None:
+            self._held[axis] = steady
 
     def apply(self, eyes: dict[str, EyeParams], reflexes: dict[str, Reflex | None] | None
               ) -> tuple[dict[str, EyeParams], bool]:
@@ -99,11 +101,11 @@ class ReflexAnchor:
             h = (r.yaw_deg - l.yaw_deg) - (right.yaw_deg - left.yaw_deg)
             v = (r.pitch_deg - l.pitch_deg) - (right.pitch_deg - left.pitch_deg)
             if abs(h) <= MAX_OFFSET_DEG:
-                self._samples[0].append(h)
+                self._add(0, h)
             # A low lid cuts into the limbus arcs and shifts the circle up or down.
             if (abs(v) <= MAX_OFFSET_DEG and min(right.upper_lid, left.upper_lid, right.lower_lid,
                                                  left.lower_lid) >= MIN_VERTICAL_LID):
-                self._samples[1].append(v)
+                self._add(1, v)
         h_offset, v_offset = self.offset
         if h_offset is None and v_offset is None:
             return eyes, False
