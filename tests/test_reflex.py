@@ -60,7 +60,7 @@ def reflex_at(yaw: float) -> Reflex:
     """A reflex that reads `yaw` degrees."""
     from realtime_mask.clinical.units import REFLEX_LEVER_RADII
 
-    return Reflex(offset=(-np.sin(np.radians(yaw)) * REFLEX_LEVER_RADII, 0.0), strength=100.0)
+    return Reflex(offset=(-np.sin(np.radians(yaw)) * REFLEX_LEVER_RADII, 0.0))
 
 
 def test_anchor_moves_the_deviation_to_the_reflexes_half_in_each_eye():

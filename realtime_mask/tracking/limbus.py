@@ -18,10 +18,12 @@ RAYS_PER_SIDE = 15
 SECTOR_DEG = 40.0            # rays within this of horizontal: the lids cover top and bottom
 SEARCH = (0.55, 1.55)        # along each ray, in FaceMesh iris radii
 STEP_PX = 0.25
-REFINE = (0.7, 1.35)
+REFINE = (0.7, 1.35)         # the second pass, in first-pass radii
 OUTER_SAMPLES = 6            # the sclera side of an edge: 1.5 px out
+# an edge counts where its sclera side is this far from the profile's iris
+# level (25th percentile) to its sclera level (95th)
 IRIS_QUANTILE, SCLERA_QUANTILE = 0.25, 0.95
-SCLERA_SHARE = 0.6         # the second pass, in first-pass radii
+SCLERA_SHARE = 0.6
 MIN_EDGES = 8
 MIN_SIDE_EDGES = 4
 FIXED_RADIUS_STEPS = 5
@@ -52,9 +54,8 @@ def _edges(gray: np.ndarray, centre: np.ndarray, radius: float, search: tuple[fl
            ) -> tuple[np.ndarray, np.ndarray]:
     """Edge points (strongest dark-to-bright step on each ray, sub-pixel) and
     which side (0 image left, 1 image right) each came from."""
-    dirs = _DIRS
     t = np.arange(search[0] * radius, search[1] * radius, STEP_PX)
-    pts = centre[None, None, :] + t[None, :, None] * dirs[:, None, :]
+    pts = centre[None, None, :] + t[None, :, None] * _DIRS[:, None, :]
     profile = cv2.remap(gray, pts[..., 0].astype(np.float32), pts[..., 1].astype(np.float32),
                         cv2.INTER_LINEAR)
     step = np.diff(cv2.GaussianBlur(profile, (1, 5), 0), axis=1)
@@ -64,7 +65,7 @@ def _edges(gray: np.ndarray, centre: np.ndarray, radius: float, search: tuple[fl
     den = a - 2 * b + c
     sub = np.clip(np.where(np.abs(den) > 1e-6, 0.5 * (a - c) / np.where(den == 0, 1, den), 0.0),
                   -0.5, 0.5)
-    edge = centre + (t[0] + (k + 0.5 + sub) * STEP_PX)[:, None] * dirs
+    edge = centre + (t[0] + (k + 0.5 + sub) * STEP_PX)[:, None] * _DIRS
     ok = b > 0.25 * _quantiles(b[b > 0], 0.5)[0] if (b > 0).any() else np.zeros(len(b), bool)
     # The limbus opens onto the bright sclera. Where the sclera does not show
     # (an eye turned into its corner) the strongest step is another one, such

@@ -47,7 +47,6 @@ _KERNEL = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
 class Reflex:
     """One eye's corneal reflex against its limbus circle."""
     offset: tuple[float, float]     # reflex minus iris centre, iris radii, image x right, y down
-    strength: float                 # top-hat height, grey levels
     radius_px: float = 0.0          # the limbus circle's radius
 
     @property
@@ -104,7 +103,7 @@ def find_reflex(gray: np.ndarray, iris_centre: np.ndarray, iris_radius: float,
     w = np.clip(tophat[py - 1:py + 2, px - 1:px + 2] - 0.3 * peak, 0, None)
     spot = np.array([x0 + px + (w.sum(0) @ np.arange(-1, 2)) / w.sum(),
                      y0 + py + (w.sum(1) @ np.arange(-1, 2)) / w.sum()])
-    return Reflex(offset=tuple(float(v) for v in (spot - centre) / radius), strength=peak,
+    return Reflex(offset=tuple(float(v) for v in (spot - centre) / radius),
                   radius_px=float(radius))
 
 
