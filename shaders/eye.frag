@@ -13,10 +13,34 @@ uniform float u_detail;    // > 0: procedural iris fibres (synthetic people only
 uniform vec2 u_reflex_px;  // corneal reflex of a light at the camera, pixels (x right, y down)
 uniform float u_reflex;    // its strength
 #endif
+#ifdef LID_CLIP
+// the lid margins as drawn in this frame (gl_FragCoord pixels, ordered along
+// the lid): the eyeball shows only between them (synthetic patients)
+uniform vec2 u_upper[LID_CLIP];
+uniform vec2 u_lower[LID_CLIP];
+
+// The margin's y at x by linear interpolation, or `none` outside its span.
+float margin_y(vec2 m[LID_CLIP], float x, float none) {
+    for (int i = 0; i < LID_CLIP - 1; ++i) {
+        vec2 a = m[i], b = m[i + 1];
+        if ((x - a.x) * (x - b.x) <= 0.0 && a.x != b.x)
+            return mix(a.y, b.y, (x - a.x) / (b.x - a.x));
+    }
+    return none;
+}
+#endif
 in vec3 v_eye;
 in vec3 v_normal;
 out vec4 f_color;
 void main() {
+#ifdef LID_CLIP
+    // half a pixel of slack, so that no sliver of background opens along a margin
+    float yu = margin_y(u_upper, gl_FragCoord.x, -1e6);
+    float yl = margin_y(u_lower, gl_FragCoord.x, 1e6);
+    if (yu > -1e6 && yl < 1e6
+            && (gl_FragCoord.y < min(yu, yl) - 0.5 || gl_FragCoord.y > max(yu, yl) + 0.5))
+        discard;
+#endif
     vec2 d = v_eye.xy;
     // 1.0 at the limbus; the back half of the shell is all sclera
     float r = v_eye.z > 0.0 ? length(d) / u_iris_radius : 2.0;

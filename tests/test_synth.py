@@ -182,3 +182,31 @@ def test_lid_lag_truth_in_downgaze_only():
         12 * np.sin(np.radians(10)))
     assert p.truth["expected_signs"] == ["lid retraction", "lid lag"]
     assert summarize(p.frames).signs() == {"lid retraction", "lid lag"}
+
+
+def test_lowered_lid_hides_the_iris_above_it(face_model):
+    """Seed 100's eyes sit further forward than ICT's lid shapes allow for: a
+    lid lowered to 1 mm MRD1 passes behind the cornea, and without the clip to
+    the lid margins its iris showed above the lid (read as 3 mm). With it, the
+    visible iris shrinks as a disc cut 0.17 iris radii above its centre does
+    (to ~0.65 of an eye at 0.75), and the other eye keeps all of its iris."""
+    from dataclasses import replace
+
+    from realtime_mask.params import EyeParams
+    from realtime_mask.render import AvatarRenderer
+    from realtime_mask.synth.render import random_appearance, random_identity
+
+    look = replace(random_appearance(100), iris_rgb=(0.1, 0.8, 0.1))   # iris = green pixels
+    with AvatarRenderer(face_model, identity=random_identity(100, face_model.identity_deltas.shape[0]),
+                        appearance=look, clip_eyes_to_lids=True) as r:
+        def iris_pixels(upper_lid: float) -> tuple[int, int]:
+            frame = r.render(MaskParams(face_present=True, confidence=1.0,
+                                        left_eye=EyeParams(upper_lid=upper_lid))).astype(int)
+            green = (frame[..., 1] > frame[..., 0] + 40) & (frame[..., 1] > frame[..., 2] + 40)
+            half = frame.shape[1] // 2      # the patient's left eye is on the image's right
+            return int(green[:, half:].sum()), int(green[:, :half].sum())
+
+        (open_left, open_right), (low_left, low_right) = iris_pixels(0.75), iris_pixels(0.17)
+    assert open_left > 50
+    assert low_left < 0.8 * open_left, (low_left, open_left)
+    assert low_right == open_right

@@ -24,8 +24,8 @@ import numpy as np
 from ..face_model.assets import PARTS, FaceModel
 from ..params import EXPRESSION_NAMES, EyeParams, HeadPose, MaskParams
 from .appearance import NEUTRAL_APPEARANCE, Appearance
-from .eye_model import (SIDES, EyeLids, build_eye_lids, fit_sphere, lids_shut, rot_x, rot_y,
-                        rot_z)
+from .eye_model import (MARGIN_SAMPLES, SIDES, EyeLids, build_eye_lids, fit_sphere, lids_shut,
+                        rot_x, rot_y, rot_z)
 from .mesh import AvatarMesh, EyeMesh, build_avatar_mesh, build_eye_mesh
 from .placeholder import placeholder_rgb
 from .shaders import load_shader
@@ -151,19 +151,36 @@ def _avatar_geometry(model: FaceModel, identity: np.ndarray | None,
     return geometry
 
 
+def _margin_rows(lids: dict[str, EyeLids], mesh: AvatarMesh
+                 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per eye, the drawn mesh's rows of its upper and lower margin vertices."""
+    row_of = np.full(int(mesh.vertex_ids.max()) + 1, -1)
+    row_of[mesh.vertex_ids] = np.arange(len(mesh.vertex_ids))
+    rows = {s: (row_of[lids[s].upper.verts], row_of[lids[s].lower.verts]) for s in SIDES}
+    if any((r < 0).any() for pair in rows.values() for r in pair):
+        raise ValueError("a lid margin vertex is not drawn")
+    return rows
+
+
 class AvatarRenderer:
     """Render MaskParams to RGB (H,W,3) or I420 (H*3//2,W) uint8 frames."""
 
     def __init__(self, model: FaceModel, width: int = 640, height: int = 480,
                  identity: np.ndarray | None = None,
                  appearance: Appearance | None = None, keep_eye_region: bool = False,
-                 lid_wide_limit: float = 1.0, fixate_camera: bool = False) -> None:
+                 lid_wide_limit: float = 1.0, fixate_camera: bool = False,
+                 clip_eyes_to_lids: bool = False) -> None:
         """lid_wide_limit: the most eyeWide weight the lid solve may use. 1.0 for
         the avatar; synthetic patients extrapolate further, as lid retraction
         lifts the lid beyond a wide-eyed look.
         fixate_camera: gaze 0 converges on the camera, as a patient looking at
         the screen does (synthetic patients); the avatar's gaze 0 is parallel,
-        the convention the eye read-out is calibrated in."""
+        the convention the eye read-out is calibrated in.
+        clip_eyes_to_lids: draw each eyeball only between its lid margins as
+        the frame's mesh places them (synthetic patients: on faces whose eyes
+        sit further forward than ICT's lid shapes allow for, a lowered lid
+        passes behind the cornea, which then shows through it). The avatar's
+        eye region is the mean face's, where this does not happen."""
         import moderngl
 
         if width < 16 or height < 16 or width % 4 or height % 2:
@@ -208,9 +225,11 @@ class AvatarRenderer:
         self._reflex = self.appearance.corneal_reflex > 0
         self._prog_face = ctx.program(vertex_shader=load_shader("avatar.vert", variant),
                                       fragment_shader=load_shader("avatar.frag"))
-        self._prog_eye = ctx.program(
-            vertex_shader=load_shader("eye.vert"),
-            fragment_shader=load_shader("eye.frag", variant + (("REFLEX",) if self._reflex else ())))
+        self._margin_rows = _margin_rows(self.lids, self.mesh) if clip_eyes_to_lids else None
+        eye_variant = variant + (("REFLEX",) if self._reflex else ()) + (
+            (f"LID_CLIP {MARGIN_SAMPLES}",) if clip_eyes_to_lids else ())
+        self._prog_eye = ctx.program(vertex_shader=load_shader("eye.vert"),
+                                     fragment_shader=load_shader("eye.frag", eye_variant))
 
         self._vbo_face = ctx.buffer(self.mesh.base.tobytes(), dynamic=True)
         self._vbo_color = ctx.buffer(self.mesh.colors.tobytes())
@@ -353,6 +372,9 @@ class AvatarRenderer:
             self._prog_eye["u_iris_radius"].value = iris_radius
             if self._reflex:
                 self._prog_eye["u_reflex_px"].value = tuple(self.reflex_position(side, eye, params.head))
+            if self._margin_rows is not None:
+                for name, rows in zip(("u_upper", "u_lower"), self._margin_rows[side]):
+                    self._prog_eye[name].write(self._project_rows(rows, head))
             first, count = self._eye_ranges[side]
             self._vao_eye.render(first=first, vertices=count)
 
@@ -365,6 +387,13 @@ class AvatarRenderer:
             @ np.r_[np.asarray(point, np.float64), 1.0]
         ndc = clip[:2] / clip[3]
         return (ndc + 1.0) / 2.0 * np.array([self.width, self.height])
+
+    def _project_rows(self, rows: np.ndarray, head: np.ndarray) -> bytes:
+        """Pixel positions (as gl_FragCoord) of blended mesh vertices, float32 pairs."""
+        p = self._blended[rows, :3].astype(np.float64)
+        clip = np.c_[p, np.ones(len(p))] @ (self._view_proj @ head).T
+        px = (clip[:, :2] / clip[:, 3:] + 1.0) / 2.0 * np.array([self.width, self.height])
+        return px.astype(np.float32).tobytes()
 
     def reflex_position(self, side: str, eye: EyeParams, head: HeadPose) -> np.ndarray:
         """Pixel position of the corneal reflex of a light at the camera: where

@@ -66,7 +66,8 @@ class PatientRenderer:
         self.appearance = random_appearance(seed)
         self._renderer = AvatarRenderer(model, width, height, identity=self.identity,
                                         appearance=self.appearance,
-                                        lid_wide_limit=PATIENT_WIDE_LIMIT, fixate_camera=True)
+                                        lid_wide_limit=PATIENT_WIDE_LIMIT, fixate_camera=True,
+                                        clip_eyes_to_lids=True)
 
     def render(self, params: MaskParams) -> np.ndarray:
         return self._renderer.render(params)
