@@ -26,12 +26,13 @@ from .avatar_pool import draw_session_avatar, load_avatar_pool
 from .render.avatars import SHARED_AVATAR, avatar_renderer
 from .tracking import MediaPipeTracker
 from .tracking.cover import EyeCoverDetector
-from .tracking.reflex import find_reflexes
+from .tracking.eye_image import read_eye_images
 
 OUTPUT_FORMATS = ("rgb24", "yuv420p")
-# The corneal reflexes feed a 10 s running median (face_model/reflex_anchor.py):
-# reading them in every third frame is enough, and they cost ~2.5 ms a read.
-REFLEX_EVERY = 3
+# The eyes' pixels (corneal reflexes, lid margins) feed 10 s running medians
+# (face_model/reflex_anchor.py, lid_anchor.py): reading them in every third
+# frame is enough, and a read costs ~2.5 ms.
+EYE_IMAGE_EVERY = 3
 AVATAR_MODES = ("per-session", "shared")
 
 
@@ -82,9 +83,10 @@ class FrameMasker:
         if landmarks is None:
             params = MaskParams.no_face(timestamp)
         else:
-            reflexes = find_reflexes(rgb, landmarks) if self._frames % REFLEX_EVERY == 0 else None
+            images = (read_eye_images(rgb, landmarks) if self._frames % EYE_IMAGE_EVERY == 0
+                      else None)
             params = self.fitter.fit(landmarks, timestamp, self.covers.update(rgb, landmarks),
-                                     reflexes)
+                                     images)
         self._frames += 1
         params.avatar = self.avatar
         t2 = time.perf_counter()

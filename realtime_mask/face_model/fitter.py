@@ -57,13 +57,14 @@ import numpy as np
 
 from ..params import EXPRESSION_NAMES, EyeParams, HeadPose, MaskParams
 from ..tracking.landmarks import Landmarks
-from ..tracking.reflex import Reflex
+from ..tracking.eye_image import EyeImage
 from .assets import FaceModel
 from .correspondence import (N_FACE_LANDMARKS, Correspondence, ViewOffset, load_correspondence,
                              similarity,
                              to_camera_frame)
 from .eye_calibration import EyeCalibration, load_eye_calibration
 from .eyes import EyeModel, HeadFrame
+from .lid_anchor import LidAnchor
 from .reflex_anchor import ReflexAnchor
 
 NUISANCE_SHAPES = ("eyeBlink_L", "eyeBlink_R", "eyeSquint_L", "eyeSquint_R",
@@ -127,6 +128,7 @@ class FaceFitter:
         self.eyes = EyeModel(model, corr, self.eye_calibration.centre_prior,
                              self.eye_calibration.vertical_drag)
         self.reflex_anchor = ReflexAnchor()
+        self.lid_anchor = LidAnchor()
         names = list(EXPRESSION_NAMES) + list(NUISANCE_SHAPES)
         idx = [model.expression_index(n) for n in names]
         self._n_out = len(EXPRESSION_NAMES)
@@ -196,13 +198,15 @@ class FaceFitter:
         self._weights = np.zeros(self._h.shape[0])
         self.eyes.reset()
         self.reflex_anchor.reset()
+        self.lid_anchor.reset()
         self.last_head: HeadFrame | None = None
 
     def fit(self, landmarks: Landmarks | None, timestamp: float,
             covered: dict[str, bool] | None = None,
-            reflexes: dict[str, Reflex | None] | None = None) -> MaskParams:
+            eye_images: dict[str, EyeImage] | None = None) -> MaskParams:
         """covered: eyes that something covers in this frame (EyeModel.measure);
-        reflexes: each eye's corneal reflex in this frame (ReflexAnchor)."""
+        eye_images: what each eye's pixels showed in this frame, when read: the
+        corneal reflex (ReflexAnchor) and the upper lid margin (LidAnchor)."""
         if landmarks is None:
             return MaskParams.no_face(timestamp)
         p = to_camera_frame(landmarks.points[:N_FACE_LANDMARKS])
@@ -236,7 +240,11 @@ class FaceFitter:
         self.last_head = head
         eyes = {side: self.eye_calibration.apply(side, eye)
                 for side, eye in self.eyes.measure(landmarks, head, timestamp, covered).items()}
-        eyes, anchored = self.reflex_anchor.apply(eyes, reflexes)
+        images = eye_images or {}
+        eyes, anchored = self.reflex_anchor.apply(
+            eyes, {side: image.reflex for side, image in images.items()} if images else None)
+        eyes = self.lid_anchor.apply(eyes, {side: image.upper_lid for side, image in images.items()},
+                                     pose.yaw_deg, pose.pitch_deg)
         conf = float(landmarks.confidence) * float(np.clip(1.0 - rms / RESIDUAL_SCALE_CM, 0, 1))
         return MaskParams(
             timestamp=float(timestamp), face_present=True, confidence=conf,

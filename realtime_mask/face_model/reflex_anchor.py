@@ -38,7 +38,7 @@ import numpy as np
 from ..params import EyeParams
 from ..tracking.reflex import Reflex
 
-# Reflexes are read in every third frame (pipeline.REFLEX_EVERY), so at 30 fps:
+# Reflexes are read in every third frame (pipeline.EYE_IMAGE_EVERY), so at 30 fps:
 HISTORY = 100           # pairs (10 s): the offset is constant per face
 MIN_PAIRS = 12          # pairs with both reflexes (1.2 s) before the anchor applies
 # What one light near the camera gives, and what is plausible (a pair outside

@@ -29,7 +29,6 @@ import cv2
 import numpy as np
 
 from ..clinical.units import REFLEX_LEVER_RADII
-from .landmarks import EYE_CONTOURS, Landmarks
 from .limbus import limbus_circle
 
 # limbus radii (a 45 deg eye turn); further out, sclera shows between iris and lids
@@ -61,14 +60,12 @@ class Reflex:
         return float(np.degrees(np.arcsin(np.clip(self.offset[1] / REFLEX_LEVER_RADII, -1, 1))))
 
 
-def find_reflex(gray: np.ndarray, iris_centre: np.ndarray, iris_radius: float,
-                lids: tuple[np.ndarray, np.ndarray], known_radius: float | None = None
-                ) -> Reflex | None:
-    """The reflex inside one eye's iris (FaceMesh's centre and radius, pixels),
-    between its lids (upper and lower margin points, pixels, sorted by x), or
-    None when the iris is too small, its limbus does not show or no spot stands
-    out. known_radius: the other eye's limbus radius, for an eye whose limbus
-    shows on one side only."""
+def checked_limbus(gray: np.ndarray, iris_centre: np.ndarray, iris_radius: float,
+                   known_radius: float | None = None) -> tuple[np.ndarray, float] | None:
+    """The limbus circle (centre, radius in pixels) near FaceMesh's iris
+    (centre and radius, pixels), or None when the iris is too small, its limbus
+    does not show, or the fit strays from FaceMesh's iris. known_radius: the
+    other eye's limbus radius, for an eye whose limbus shows on one side only."""
     if iris_radius < MIN_IRIS_RADIUS_PX:
         return None
     fit = limbus_circle(gray, iris_centre, iris_radius, known_radius)
@@ -78,6 +75,15 @@ def find_reflex(gray: np.ndarray, iris_centre: np.ndarray, iris_radius: float,
     if not (RADIUS_RANGE[0] * iris_radius <= radius <= RADIUS_RANGE[1] * iris_radius
             and np.linalg.norm(centre - iris_centre) <= MAX_CENTRE_SHIFT * iris_radius):
         return None
+    return fit
+
+
+def find_reflex(gray: np.ndarray, limbus: tuple[np.ndarray, float],
+                lids: tuple[np.ndarray, np.ndarray]) -> Reflex | None:
+    """The reflex inside one eye's limbus circle (checked_limbus), between its
+    lids (upper and lower margin points, pixels, sorted by x), or None when no
+    spot stands out."""
+    centre, radius = limbus
     half = int(np.ceil(SEARCH_RADIUS * radius)) + 3
     x0, y0 = int(round(centre[0])) - half, int(round(centre[1])) - half
     if x0 < 0 or y0 < 0 or x0 + 2 * half + 1 > gray.shape[1] or y0 + 2 * half + 1 > gray.shape[0]:
@@ -105,31 +111,3 @@ def find_reflex(gray: np.ndarray, iris_centre: np.ndarray, iris_radius: float,
                      y0 + py + (w.sum(1) @ np.arange(-1, 2)) / w.sum()])
     return Reflex(offset=tuple(float(v) for v in (spot - centre) / radius),
                   radius_px=float(radius))
-
-
-def _sorted_by_x(points: np.ndarray) -> np.ndarray:
-    return points[np.argsort(points[:, 0])]
-
-
-def find_reflexes(rgb: np.ndarray, landmarks: Landmarks) -> dict[str, Reflex | None]:
-    """Both eyes' reflexes ("right"/"left" = the patient's own sides). An eye
-    whose limbus shows on one side only borrows the other eye's iris radius."""
-    pts = landmarks.points[:, :2].astype(np.float64)
-    eyes = {}
-    for side, contour in EYE_CONTOURS.items():
-        lids = tuple(_sorted_by_x(pts[[contour.inner, *margin, contour.outer]])
-                     for margin in (contour.upper, contour.lower))
-        iris = pts[list(contour.iris)]
-        centre = iris[0]
-        radius = float(np.linalg.norm(iris[1:] - centre, axis=1).mean())
-        half = int(2 * radius) + 8
-        x0, y0 = max(int(centre[0]) - half, 0), max(int(centre[1]) - half, 0)
-        patch = rgb[y0:y0 + 2 * half, x0:x0 + 2 * half]
-        if patch.size:
-            eyes[side] = (cv2.cvtColor(patch, cv2.COLOR_RGB2GRAY).astype(np.float32),
-                          centre - [x0, y0], radius, tuple(lid - [x0, y0] for lid in lids))
-    out = {side: find_reflex(*eyes[side]) if side in eyes else None for side in EYE_CONTOURS}
-    for side, other in (("right", "left"), ("left", "right")):
-        if out[side] is None and out[other] is not None and side in eyes:
-            out[side] = find_reflex(*eyes[side], known_radius=out[other].radius_px)
-    return out

@@ -1,0 +1,65 @@
+"""What each eye's pixels show beyond FaceMesh's landmarks: the corneal reflex
+(tracking/reflex.py) and the upper lid margin (tracking/lid_margin.py), both
+measured against one limbus circle fit (tracking/limbus.py) per eye.
+
+A read costs about 2.5 ms for both eyes (mostly the limbus fit), so the
+pipeline reads every few frames; the anchors it feeds keep 10 s medians."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .landmarks import EYE_CONTOURS, Landmarks
+from .lid_margin import upper_lid_margin
+from .reflex import Reflex, checked_limbus, find_reflex
+
+
+@dataclass(frozen=True)
+class EyeImage:
+    """One eye's pixel read-out in one frame."""
+    reflex: Reflex | None = None
+    upper_lid: float | None = None      # lid margin above the limbus centre, limbus radii
+
+
+def _sorted_by_x(points: np.ndarray) -> np.ndarray:
+    return points[np.argsort(points[:, 0])]
+
+
+def read_eye_images(rgb: np.ndarray, landmarks: Landmarks) -> dict[str, EyeImage]:
+    """Both eyes ("right"/"left" = the patient's own sides). An eye whose
+    limbus shows on one side only borrows the other eye's iris radius."""
+    pts = landmarks.points[:, :2].astype(np.float64)
+    patches = {}
+    for side, contour in EYE_CONTOURS.items():
+        lids = tuple(_sorted_by_x(pts[[contour.inner, *margin, contour.outer]])
+                     for margin in (contour.upper, contour.lower))
+        iris = pts[list(contour.iris)]
+        centre = iris[0]
+        radius = float(np.linalg.norm(iris[1:] - centre, axis=1).mean())
+        half = int(2 * radius) + 8
+        x0, y0 = max(int(centre[0]) - half, 0), max(int(centre[1]) - half, 0)
+        patch = rgb[y0:y0 + 2 * half, x0:x0 + 2 * half]
+        if patch.size:
+            patches[side] = (cv2.cvtColor(patch, cv2.COLOR_RGB2GRAY).astype(np.float32),
+                             centre - [x0, y0], radius, tuple(lid - [x0, y0] for lid in lids))
+
+    def read(side: str, known_radius: float | None = None) -> tuple[EyeImage, float | None]:
+        if side not in patches:
+            return EyeImage(), None
+        gray, centre, radius, lids = patches[side]
+        limbus = checked_limbus(gray, centre, radius, known_radius)
+        if limbus is None:
+            return EyeImage(), None
+        return (EyeImage(reflex=find_reflex(gray, limbus, lids),
+                         upper_lid=upper_lid_margin(gray, limbus, lids[0])), limbus[1])
+
+    out = {side: read(side) for side in EYE_CONTOURS}
+    for side, other in (("right", "left"), ("left", "right")):
+        if out[side][0].reflex is None and out[other][0].reflex is not None:
+            retry = read(side, known_radius=out[other][1])
+            if retry[0].reflex is not None:
+                out[side] = retry
+    return {side: image for side, (image, _) in out.items()}
