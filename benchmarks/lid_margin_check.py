@@ -4,21 +4,12 @@ The MRD1 read-out comes from FaceMesh's lid and iris landmarks through the eye
 calibration. On synthetic patients it reads the right eye's lid about 1.5 mm
 higher than the left although both are drawn alike, and it shrinks lid moves
 (lid_response: slope ~0.7). This program measures the lid from the pixels
-instead, as a candidate for anchoring the read-out (as the corneal reflexes
-anchor the deviation):
-
-  - the iris is the limbus circle (tracking/limbus.py), its radius the ruler;
-  - the eye's expected grey levels come from the centre row, which no lid
-    reaches: a radial profile to each side (pupil, iris, limbal ring, sclera);
-  - columns through the iris at 0.5-0.7 iris radii either side of the centre
-    (clear of the pupil and the reflex) are scanned upwards: the lid starts
-    where two samples in a row leave the expected profile by 30 % of the
-    sclera-to-iris contrast;
-  - FaceMesh's upper-lid polyline, shifted vertically onto those points,
-    gives the lid's height at the iris centre (its shape, not its height).
+instead (tracking/lid_margin.py, which the lid anchor uses), beside FaceMesh's
+lid points above the limbus circle (tracking/limbus.py).
 
 Reported, per eye, as medians over every third frame with the eye open:
-  synthetic  patients with known lids: the truth, the calibrated read-out,
+  synthetic  patients with known lids: the truth, the read-out (MaskParams,
+             so anchored to the image margin where steady),
              FaceMesh's lid above the limbus centre, and the image margin
              (millimetres, 11.7 mm iris)
   clips      the real clips: the read-out and the image margin
@@ -40,62 +31,12 @@ from _common import SHARED_DATA, emit  # noqa: E402
 
 from realtime_mask.clinical.units import IRIS_RADIUS_MM  # noqa: E402
 from realtime_mask.tracking.landmarks import EYE_CONTOURS  # noqa: E402
+from realtime_mask.tracking.lid_margin import upper_lid_margin  # noqa: E402
 from realtime_mask.tracking.limbus import limbus_circle  # noqa: E402
 
-STEP = 0.05                            # iris radii along a column
-RADII = np.arange(0.0, 1.6, STEP)      # the centre row's radial profile
-COLUMNS = (-0.7, -0.6, -0.5, 0.5, 0.6, 0.7)   # iris radii from the centre
-REACH = 1.9                            # iris radii scanned above the centre
-CONTRAST_SHARE, MIN_STEP = 0.3, 20.0   # grey levels off the expected profile
-MIN_COLUMNS = 3
 PATIENTS = {"normal_a": dict(sign="normal"),
             "ptosis_left_1mm": dict(sign="ptosis", ptosis_side="left", ptosis_mrd1_mm=1.0),
             "retraction_both_7mm": dict(sign="retraction", retraction_mrd1_mm=7.0)}
-
-
-def _sample(gray: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    return cv2.remap(gray, np.atleast_2d(x).astype(np.float32),
-                     np.atleast_2d(y).astype(np.float32), cv2.INTER_LINEAR)
-
-
-def upper_lid_margin(gray: np.ndarray, centre: np.ndarray, radius: float,
-                     facemesh_upper: np.ndarray) -> float | None:
-    """Height of the upper lid margin above the limbus centre, in limbus
-    radii, or None where fewer than MIN_COLUMNS columns find it.
-    facemesh_upper: FaceMesh's upper lid polyline (pixels, sorted by x)."""
-    cx, cy = centre
-    row = _sample(gray, np.r_[cx - RADII * radius, cx + RADII * radius],
-                  np.full(2 * len(RADII), cy))[0]
-    left, right = row[:len(RADII)], row[len(RADII):]
-    both = np.r_[left, right]
-    iris = float(np.median(both[np.tile((RADII > 0.5) & (RADII < 0.75), 2)]))
-    sclera = float(np.median(both[np.tile((RADII > 1.15) & (RADII < 1.45), 2)]))
-    tolerance = max(CONTRAST_SHARE * abs(sclera - iris), MIN_STEP)
-    up = np.arange(0.0, REACH, STEP)
-    xs = cx + np.array(COLUMNS)[:, None] * radius + 0 * up
-    profiles = _sample(gray, xs, cy - up[None, :] * radius + 0 * xs)
-    found = []
-    for dx, x, profile in zip(COLUMNS, xs[:, 0], profiles):
-        expected = np.interp(np.hypot(dx, up), RADII, left if dx < 0 else right)
-        off = np.abs(profile - expected)
-        if np.median(off[:3]) > 0.5 * tolerance:      # the lid covers the column's start
-            continue
-        lid = np.flatnonzero((off[:-1] > tolerance) & (off[1:] > tolerance))
-        if not len(lid):
-            continue
-        k = lid[0]
-        while k > 0 and off[k - 1] > 0.5 * tolerance:  # back to where it starts leaving
-            k -= 1
-        found.append((x, cy - (up[k] - 0.5 * STEP) * radius))
-    if len(found) < MIN_COLUMNS:
-        return None
-    f = np.array(found)
-
-    def facemesh(x):
-        return np.interp(x, facemesh_upper[:, 0], facemesh_upper[:, 1])
-
-    lid_y = facemesh(cx) + np.median(f[:, 1] - facemesh(f[:, 0]))
-    return float((cy - lid_y) / radius)
 
 
 def _eye_readings(rgb: np.ndarray, landmarks) -> dict[str, tuple[float, float] | None]:
@@ -113,7 +54,7 @@ def _eye_readings(rgb: np.ndarray, landmarks) -> dict[str, tuple[float, float] |
             out[side] = None
             continue
         (cx, cy), r = fit
-        margin = upper_lid_margin(gray, fit[0], r, upper)
+        margin = upper_lid_margin(gray, fit, upper)
         out[side] = ((cy - np.interp(cx, upper[:, 0], upper[:, 1])) / r,
                      np.nan if margin is None else margin)
     return out

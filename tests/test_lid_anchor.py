@@ -1,0 +1,81 @@
+"""The upper lid margin read from the pixels, and the lid read-out anchored to it."""
+
+from __future__ import annotations
+
+import pytest
+
+from realtime_mask.face_model.lid_anchor import MIN_READINGS, LidAnchor
+from realtime_mask.params import EyeParams, MaskParams
+from realtime_mask.tracking.eye_image import read_eye_images
+
+
+@pytest.mark.parametrize("upper_lid, within", [(0.2, 0.15), (0.75, 0.15), (1.1, 0.3)])
+def test_margin_in_the_pixels_finds_a_synthetic_patients_lid(face_model, upper_lid, within):
+    """Both eyes drawn alike (here 1.2, 4.4 and 6.4 mm MRD1) read near the drawn
+    lid (0.15 iris radii = 0.9 mm); FaceMesh's own lid points read such eyes 1-2
+    mm apart. A retracted lid reads low (lid_margin.py: the columns meet the
+    lid on its flanks)."""
+    from realtime_mask.synth.render import PatientRenderer
+    from realtime_mask.tracking import MediaPipeTracker
+
+    eye = EyeParams(upper_lid=upper_lid)
+    with PatientRenderer(face_model, 101) as r, MediaPipeTracker(static_image_mode=True) as t:
+        params = r.shown(MaskParams(face_present=True, confidence=1.0, right_eye=eye, left_eye=eye))
+        rgb = r.render(params)
+        images = read_eye_images(rgb, t.track(rgb))
+    for side in ("right", "left"):
+        drawn = getattr(params, f"{side}_eye").upper_lid
+        assert images[side].upper_lid == pytest.approx(drawn, abs=within), side
+
+
+def test_margin_needs_an_open_eye(face_model):
+    from realtime_mask.synth.render import PatientRenderer
+    from realtime_mask.tracking import MediaPipeTracker
+
+    shut = EyeParams(upper_lid=-1.2)
+    with PatientRenderer(face_model, 101) as r, MediaPipeTracker(static_image_mode=True) as t:
+        rgb = r.render(MaskParams(face_present=True, confidence=1.0, right_eye=shut, left_eye=shut))
+        lm = t.track(rgb)
+        images = read_eye_images(rgb, lm) if lm is not None else {}
+    assert all(image.upper_lid is None for image in images.values())
+
+
+def eyes(lid: float = 0.5, blink: float = 0.0, pitch: float = 0.0, covered: bool = False):
+    eye = EyeParams(upper_lid=lid, blink=blink, pitch_deg=pitch, covered=covered)
+    return {"right": eye, "left": eye}
+
+
+def test_anchor_moves_each_lid_to_its_margin_once_steady():
+    anchor = LidAnchor()
+    margins = {"right": 0.8, "left": 0.5}       # the right lid reads 0.3 too low
+    for _ in range(MIN_READINGS - 1):
+        assert anchor.apply(eyes(), margins, 0.0, 0.0) == eyes()
+    out = anchor.apply(eyes(), margins, 0.0, 0.0)
+    assert out["right"].upper_lid == pytest.approx(0.8)
+    assert out["left"].upper_lid == pytest.approx(0.5)
+    # Movements keep the landmarks: the lid lowered by 0.2 reads 0.2 lower.
+    assert anchor.apply(eyes(lid=0.3), None, 0.0, 0.0)["right"].upper_lid == pytest.approx(0.6)
+    # The offset fades out as the eye closes, so a blink still closes the drawn lids.
+    assert anchor.apply(eyes(lid=-0.5, blink=1.0), None, 0.0, 0.0)["right"].upper_lid == -0.5
+    assert anchor.apply(eyes(blink=0.5), None, 0.0, 0.0)["right"].upper_lid == pytest.approx(0.65)
+
+
+@pytest.mark.parametrize("state, head", [
+    (dict(blink=0.5), (0, 0)),          # a closing lid
+    (dict(pitch=20.0), (0, 0)),         # up- or downgaze: MRD1 is defined in primary gaze
+    (dict(covered=True), (0, 0)),
+    ({}, (30, 0)),                      # the head turned away
+])
+def test_anchor_collects_only_a_frontal_open_eye_in_primary_gaze(state, head):
+    anchor = LidAnchor()
+    for _ in range(3 * MIN_READINGS):
+        anchor.apply(eyes(**state), {"right": 0.8, "left": 0.8}, *head)
+    assert anchor.offset == {"right": None, "left": None}
+
+
+def test_anchor_ignores_unsteady_or_implausible_margins():
+    anchor = LidAnchor()
+    for i in range(3 * MIN_READINGS):       # a margin spread evenly over +-0.48 iris radii
+        anchor.apply(eyes(), {"right": 0.5 + 0.96 * ((i % 10) / 9 - 0.5), "left": 2.0}, 0.0, 0.0)
+    assert anchor.offset["right"] is None
+    assert anchor.offset["left"] is None     # 1.5 off the read-out: a misread margin
