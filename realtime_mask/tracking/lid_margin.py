@@ -37,6 +37,15 @@ REACH = 1.9                            # limbus radii scanned above the centre
 CONTRAST_SHARE, MIN_CONTRAST = 0.3, 20.0   # grey levels off the expected profile
 MIN_COLUMNS = 3
 _UP = np.arange(0.0, REACH, STEP)
+_IRIS = np.tile((RADII > IRIS_RING[0]) & (RADII < IRIS_RING[1]), 2)
+_SCLERA = np.tile((RADII > SCLERA_RING[0]) & (RADII < SCLERA_RING[1]), 2)
+# Where each column sample falls on the centre row's radial profile (constant
+# in limbus radii): linear interpolation between two profile samples.
+_AT = np.clip(np.hypot(COLUMNS[:, None], _UP[None, :]) / STEP, 0, len(RADII) - 1.0)
+_LO = np.minimum(_AT.astype(int), len(RADII) - 2)
+_W = (_AT - _LO).astype(np.float32)
+_SIDE = np.repeat((COLUMNS > 0).astype(int)[:, None], len(_UP), 1)   # 0 image left, 1 right
+_INDEX = np.arange(len(_UP))
 
 
 def _sample(gray: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -53,32 +62,26 @@ def upper_lid_margin(gray: np.ndarray, limbus: tuple[np.ndarray, float],
     (cx, cy), radius = limbus
     row = _sample(gray, np.r_[cx - RADII * radius, cx + RADII * radius],
                   np.full(2 * len(RADII), cy))[0]
-    sides = (row[:len(RADII)], row[len(RADII):])         # image left, image right
-    both = np.concatenate(sides)
-
-    def level(ring: tuple[float, float]) -> float:
-        return float(np.median(both[np.tile((RADII > ring[0]) & (RADII < ring[1]), 2)]))
-
-    tolerance = max(CONTRAST_SHARE * abs(level(SCLERA_RING) - level(IRIS_RING)), MIN_CONTRAST)
+    iris, sclera = float(np.median(row[_IRIS])), float(np.median(row[_SCLERA]))
+    tolerance = max(CONTRAST_SHARE * abs(sclera - iris), MIN_CONTRAST)
+    sides = row.reshape(2, len(RADII))                   # image left, image right
+    expected = sides[_SIDE, _LO] * (1 - _W) + sides[_SIDE, _LO + 1] * _W
     xs = cx + COLUMNS * radius
     profiles = _sample(gray, np.repeat(xs[:, None], len(_UP), 1),
                        np.repeat((cy - _UP * radius)[None, :], len(xs), 0))
-    found = []
-    for dx, x, profile in zip(COLUMNS, xs, profiles):
-        expected = np.interp(np.hypot(dx, _UP), RADII, sides[int(dx > 0)])
-        off = np.abs(profile - expected)
-        if np.median(off[:3]) > 0.5 * tolerance:      # the lid covers the column's start
-            continue
-        hits = np.flatnonzero((off[:-1] > tolerance) & (off[1:] > tolerance))
-        if not len(hits):
-            continue
-        k = hits[0]
-        while k > 0 and off[k - 1] > 0.5 * tolerance:   # back to where the departure begins
-            k -= 1
-        found.append((x, cy - (_UP[k] - 0.5 * STEP) * radius))
-    if len(found) < MIN_COLUMNS:
+    off = np.abs(profiles - expected)
+    away = off > tolerance
+    departs = away[:, :-1] & away[:, 1:]                 # two samples in a row
+    first = departs.argmax(axis=1)
+    # a column counts where it starts on the eye (no lid over its start) and departs
+    ok = departs.any(axis=1) & (np.median(off[:, :3], axis=1) <= 0.5 * tolerance)
+    if ok.sum() < MIN_COLUMNS:
         return None
-    f = np.array(found)
+    # back to where the departure begins: after the last sample before it that fits the eye
+    fits = (off <= 0.5 * tolerance) & (_INDEX[None, :] < first[:, None])
+    begin = np.where(fits, _INDEX[None, :], -1).max(axis=1) + 1
+    found_x = xs[ok]
+    found_y = cy - (_UP[begin[ok]] - 0.5 * STEP) * radius
     px, py = upper_polyline[:, 0], upper_polyline[:, 1]
-    lid_y = np.interp(cx, px, py) + np.median(f[:, 1] - np.interp(f[:, 0], px, py))
+    lid_y = np.interp(cx, px, py) + np.median(found_y - np.interp(found_x, px, py))
     return float((cy - lid_y) / radius)
