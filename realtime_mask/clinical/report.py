@@ -153,14 +153,14 @@ deviation while the patient looks at the screen. The
 offset stays the same all session, so changes (between gaze positions, nystagmus, saccades) are
 measured without it, but smaller than they are: on rendered test faces a gaze held for a
 second reads at about 0.75–0.95 of its size horizontally and 0.6–0.8 vertically, in these
-numbers and in the avatar, so confirm a limited up- or downgaze by examination. Lids: on
-rendered test faces the read-out follows the upper lid at about
-0.7 of its true movement (0.6–1.1 face by face), and a 7 mm lid retraction read 5.8 mm, under
-the 6 mm threshold: confirm or exclude lid retraction by examination. The lower lid is hardly
-followed (MRD2 is indicative only). On camera video of people
-without known lid disease MRD1 has read low (median 1.8 mm over 11 clips; a geometric check of
-the same frames put the lids a median 0.5 mm higher, up to 2.2 mm): confirm a
-ptosis finding by examination.</p>
+numbers and in the avatar, so confirm a limited up- or downgaze by examination. Lids: where
+the upper lid margin shows clearly in the eye's pixels, MRD1 is anchored to it (on rendered
+test faces within a median 0.3 mm); lid movements (blinks, lid lag) are followed at about 0.7
+of their size. A 7 mm lid retraction read 5.1–6.4 mm, under the 6 mm threshold in some faces:
+confirm or exclude lid retraction by examination. The lower lid is hardly followed (MRD2 is
+indicative only). On camera video of people without known lid disease MRD1 has read low
+(median 2.0 mm over 11 clips, where the margin seldom shows clearly enough to anchor it):
+confirm a ptosis finding by examination.</p>
 <h2>Deviation in the diagnostic gaze positions</h2>{_positions_table(track) if len(track) else ''}
 <h2>Traces</h2>{''.join(plots) or '<p>No frames.</p>'}
 </body></html>
