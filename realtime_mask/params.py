@@ -4,8 +4,8 @@ Everything the doctor sees is rendered from this alone. It deliberately holds no
 identity coefficients, landmarks, texture or pixels: two people making the same
 movements produce the same MaskParams and therefore the same output frame.
 
-Schema (version 4; version 1 lines read as avatar 0, versions 1-2 as no eye
-covered, versions 1-3 as not reflex-anchored):
+Schema (version 5; version 1 lines read as avatar 0, versions 1-2 as no eye
+covered, versions 1-3 as not reflex-anchored, versions 1-4 as lids not anchored):
   timestamp      seconds since the start of the stream
   face_present   False -> the renderer draws the neutral "no face" placeholder
   confidence     0..1, tracker confidence for this frame
@@ -28,6 +28,9 @@ covered, versions 1-3 as not reflex-anchored):
     covered      true while something covers the eye (a hand or a card, as in
                  a cover test): the other values are then the last seen ones,
                  not a measurement, and the renderer draws a cover over it
+    lid_anchored true when upper_lid is anchored to the lid margin found in
+                 the eye's pixels (face_model/lid_anchor.py), false when it
+                 rests on the landmarks alone
   reflex_anchored  true when the deviation between the two eyes' gaze is anchored
                  to their corneal light reflexes (face_model/reflex_anchor.py),
                  false when it rests on the landmarks alone
@@ -44,8 +47,8 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
-SCHEMA_VERSION = 4
-READABLE_VERSIONS = (1, 2, 3, 4)
+SCHEMA_VERSION = 5
+READABLE_VERSIONS = (1, 2, 3, 4, 5)
 
 # ICT/ARKit expression shapes carried in MaskParams. The eye shapes (blink, look,
 # squint, wide) are left out on purpose: lids and eyeballs are set per eye from
@@ -77,14 +80,18 @@ class EyeParams:
     lower_lid: float = NEUTRAL_LOWER_LID
     blink: float = 0.0
     covered: bool = False
+    lid_anchored: bool = False
 
     def to_dict(self) -> dict:
-        d = {k: round(float(v), 4) for k, v in asdict(self).items() if k != "covered"}
-        return {**d, "covered": bool(self.covered)}
+        d = {k: round(float(v), 4) for k, v in asdict(self).items() if k not in _EYE_FLAGS}
+        return {**d, **{k: bool(getattr(self, k)) for k in _EYE_FLAGS}}
 
     @classmethod
     def from_dict(cls, d: dict) -> "EyeParams":
-        return cls(**{k: bool(v) if k == "covered" else float(v) for k, v in d.items()})
+        return cls(**{k: bool(v) if k in _EYE_FLAGS else float(v) for k, v in d.items()})
+
+
+_EYE_FLAGS = ("covered", "lid_anchored")
 
 
 @dataclass

@@ -124,6 +124,18 @@ def test_deviation_anchored_to_the_corneal_reflexes_quotes_their_spread():
     assert not summarize(frames).deviation.anchored
 
 
+def test_mrd1_says_when_it_rests_on_the_lid_margin_in_the_pixels():
+    n = 150
+    frames = stream(n, right=(np.zeros(n), np.zeros(n)))
+    for i, p in enumerate(frames):
+        p.left_eye.lid_anchored = i >= n // 3     # anchored in most of the left eye's frames
+    s = summarize(frames)
+    assert s.lids.left.anchored and not s.lids.right.anchored
+    for p in frames[: 2 * n // 3]:
+        p.left_eye.lid_anchored = False            # now in a third only
+    assert not summarize(frames).lids.left.anchored
+
+
 def test_deviation_survives_head_turns_and_gaze_changes():
     n = 240
     t = np.arange(n) / FPS

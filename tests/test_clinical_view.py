@@ -92,6 +92,15 @@ def test_view_quotes_the_reflex_spread_when_the_deviation_is_anchored(page):
         f"(±{h}° / ±{v}° between faces, corneal reflexes)")
 
 
+def test_view_says_when_mrd1_rests_on_the_lid_margin(page):
+    frames = frames_of(sign="ptosis", ptosis_side="left", ptosis_mrd1_mm=1.0, duration_s=3.0)
+    for f in frames:
+        f["left_eye"]["lid_anchored"] = True
+    feed(page, frames)
+    right, left = page.locator(".cv-lids").inner_text().split(" · ")
+    assert left.endswith("mm (lid margin)") and not right.endswith("(lid margin)")
+
+
 def test_view_draws_both_eyes_and_reads_out_esotropia(page, tmp_path):
     frames = frames_of(sign="esotropia", deviation_deg=10.0, deviating_eye="right", duration_s=6.0)
     feed(page, frames)

@@ -53,6 +53,7 @@ def test_anchor_moves_each_lid_to_its_margin_once_steady():
     out = anchor.apply(eyes(), margins, 0.0, 0.0)
     assert out["right"].upper_lid == pytest.approx(0.8)
     assert out["left"].upper_lid == pytest.approx(0.5)
+    assert out["right"].lid_anchored and out["left"].lid_anchored     # MaskParams say so
     # Movements keep the landmarks: the lid lowered by 0.2 reads 0.2 lower.
     assert anchor.apply(eyes(lid=0.3), None, 0.0, 0.0)["right"].upper_lid == pytest.approx(0.6)
     # The offset fades out as the eye closes, so a blink still closes the drawn lids.

@@ -59,3 +59,14 @@ def test_reflex_anchor_flag_round_trips_and_older_lines_read_as_unanchored():
     d["version"] = 3
     del d["reflex_anchored"]
     assert MaskParams.from_dict(d).reflex_anchored is False
+
+
+def test_lid_anchor_flag_round_trips_per_eye_and_older_lines_read_as_unanchored():
+    p = sample()
+    p.left_eye.lid_anchored = True
+    back = MaskParams.from_json(p.to_json())
+    assert back.left_eye.lid_anchored is True and back.right_eye.lid_anchored is False
+    d = p.to_dict()
+    d["version"] = 4
+    del d["left_eye"]["lid_anchored"], d["right_eye"]["lid_anchored"]
+    assert MaskParams.from_dict(d).left_eye.lid_anchored is False

@@ -41,7 +41,9 @@ def test_report_command_writes_findings_and_json(tmp_path, capsys):
     html = out.read_text()
     assert "esotropia" in html and "17.6 Δ" in html
     assert "(±5° between faces)" in html and "(±2° between faces)" in html
-    assert "MRD2 is indicative only" in html and "confirm a\nptosis finding" in html
+    prose = " ".join(html.split())      # line breaks in the HTML source are spaces
+    assert "MRD2 is indicative only" in prose and "confirm a ptosis finding" in prose
+    assert "(lid margin)" not in html.split("<h2>Measurements</h2>")[1].split("</table>")[0]
     assert "confirm a limited up- or downgaze" in html
     # All nine positions visited, each with the 10 degree eso deviation.
     positions = html.split("id='positions'")[1].split("</table>")[0]
@@ -53,6 +55,19 @@ def test_report_command_writes_findings_and_json(tmp_path, capsys):
     assert d["deviation"]["horizontal_deg"] == pytest.approx(10.0, abs=0.1)
     assert [f["sign"] for f in d["findings"]] == ["esotropia"]
     assert "esotropia" in capsys.readouterr().err
+
+
+def test_report_says_which_mrd1_rests_on_the_lid_margin(tmp_path):
+    patient = script_patient(PatientScript(sign="ptosis", ptosis_side="left", ptosis_mrd1_mm=1.0))
+    for p in patient.frames:
+        p.left_eye.lid_anchored = True
+    params, out = tmp_path / "params.jsonl", tmp_path / "report.html"
+    write_jsonl(params, patient.frames)
+    assert main(["report", str(params), "-o", str(out)]) == 0
+    table = out.read_text().split("<h2>Measurements</h2>")[1].split("</table>")[0]
+    left = table.split("Left MRD1 / MRD2")[1].split("</tr>")[0]
+    right = table.split("Right MRD1 / MRD2")[1].split("</tr>")[0]
+    assert "mm (lid margin)" in left and "lid margin" not in right
 
 
 @pytest.mark.parametrize("content,message", [

@@ -60,6 +60,7 @@ function toSample(p) {
     s[`${side}Pitch`] = open && finite(e.pitch_deg) ? e.pitch_deg : NaN;
     s[`${side}Upper`] = upper;
     s[`${side}Lower`] = lower;
+    s[`${side}LidAnchored`] = !!e.lid_anchored;
   }
   const head = (p.face_present && p.head) || {};
   s.headYaw = finite(head.yaw_deg) ? head.yaw_deg : NaN;
@@ -324,7 +325,10 @@ function lidReadout(samples) {
     const up = recent.map((s) => s[`${side}Upper`]).filter(finite);
     const lo = recent.map((s) => s[`${side}Lower`]).filter(finite);
     if (!up.length) return `${side === "right" ? "R" : "L"} —`;
-    return `${side === "right" ? "R" : "L"} MRD1 ${median(up).toFixed(1)} / MRD2 ${median(lo).toFixed(1)} mm`;
+    // MRD1 anchored to the lid margin in the pixels (MaskParams lid_anchored) in most frames
+    const anchored = 2 * recent.filter((s) => s[`${side}LidAnchored`]).length >= recent.length;
+    return `${side === "right" ? "R" : "L"} MRD1 ${median(up).toFixed(1)} / MRD2 ${median(lo).toFixed(1)} mm`
+      + (anchored ? " (lid margin)" : "");
   };
   return `Lids: ${part("right")} · ${part("left")}`;
 }

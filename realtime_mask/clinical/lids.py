@@ -50,6 +50,8 @@ class EyeLids:
     # eye down, clearly positive with lid lag (thyroid eye disease). NaN when
     # the clip has no downgaze.
     downgaze_mrd1_change_mm: float = float("nan")
+    # MRD1 rests on the lid margin in the pixels (lid_anchor.py) in most of its frames
+    anchored: bool = False
 
 
 @dataclass
@@ -141,7 +143,8 @@ def _eye_lids(track: ParamsTrack, side: str, near_blink: np.ndarray) -> EyeLids:
     spread = float(np.median(np.abs(upper - mrd1)))
     coverage = min(1.0, n / max(1.0, 0.5 * len(track)))
     confidence = coverage * float(np.exp(-spread / 1.0)) * min(1.0, n / 15.0)
-    return EyeLids(side, mrd1, mrd2, mrd1 + mrd2, round(confidence, 3), n, lag)
+    anchored = bool(np.mean(eye.lid_anchored[chosen]) >= 0.5)
+    return EyeLids(side, mrd1, mrd2, mrd1 + mrd2, round(confidence, 3), n, lag, anchored)
 
 
 def measure_lids(track: ParamsTrack) -> LidReport:

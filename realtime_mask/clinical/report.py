@@ -48,8 +48,8 @@ def _summary_table(s: ClinicalSummary) -> str:
          + spread("vertical", d.vertical_deg), d.confidence),
     ]
     for side, eye in (("Right", lids.right), ("Left", lids.left)):
-        rows.append((f"{side} MRD1 / MRD2", f"{_fmt(eye.mrd1_mm)} / {_fmt(eye.mrd2_mm)} mm",
-                     eye.confidence))
+        rows.append((f"{side} MRD1 / MRD2", f"{_fmt(eye.mrd1_mm)} / {_fmt(eye.mrd2_mm)} mm"
+                     + (" (lid margin)" if eye.anchored else ""), eye.confidence))
         rows.append((f"{side} palpebral fissure", _fmt(eye.fissure_mm, 1, " mm"), eye.confidence))
         rows.append((f"{side} MRD1 change in downgaze (lid lag)",
                      _fmt(eye.downgaze_mrd1_change_mm, 1, " mm"), eye.confidence))
@@ -154,8 +154,8 @@ offset stays the same all session, so changes (between gaze positions, nystagmus
 measured without it, but smaller than they are: on rendered test faces a gaze held for a
 second reads at about 0.75–0.95 of its size horizontally and 0.6–0.8 vertically, in these
 numbers and in the avatar, so confirm a limited up- or downgaze by examination. Lids: where
-the upper lid margin shows clearly in the eye's pixels, MRD1 is anchored to it (on rendered
-test faces within a median 0.3 mm); lid movements (blinks, lid lag) are followed at about 0.7
+the upper lid margin shows clearly in the eye's pixels, MRD1 is anchored to it (the table says
+"lid margin"; on rendered test faces within a median 0.3 mm); lid movements (blinks, lid lag) are followed at about 0.7
 of their size. A 7 mm lid retraction read 5.1–6.4 mm, under the 6 mm threshold in some faces:
 confirm or exclude lid retraction by examination. The lower lid is hardly followed (MRD2 is
 indicative only). On camera video of people without known lid disease MRD1 has read low

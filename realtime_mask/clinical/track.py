@@ -27,6 +27,12 @@ class EyeTrack:
     lower: np.ndarray
     blink: np.ndarray
     covered: np.ndarray         # bool: something covered the eye (its values are NaN)
+    # bool: the upper lid was anchored to its margin in the pixels (EyeParams.lid_anchored)
+    lid_anchored: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.lid_anchored is None:
+            self.lid_anchored = np.zeros(len(self.yaw), bool)
 
     @property
     def fissure(self) -> np.ndarray:
@@ -108,8 +114,10 @@ class ParamsTrack:
                                 for r in kept], bool)
             for values in cols.values():
                 values[covered] = np.nan   # the last seen values, not a measurement
+            anchored = np.array([bool(r.get("face_present")) and bool(r[key].get("lid_anchored"))
+                                 for r in kept], bool)
             return EyeTrack(cols["yaw_deg"], cols["pitch_deg"], cols["upper_lid"],
-                            cols["lower_lid"], cols["blink"], covered)
+                            cols["lower_lid"], cols["blink"], covered, anchored & ~covered)
 
         return cls(
             t=np.array([float(r["timestamp"]) for r in kept]),

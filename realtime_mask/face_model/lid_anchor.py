@@ -73,5 +73,5 @@ class LidAnchor:
                 self._add(side, margin - eye.upper_lid)
             offset = self._held[side]
             out[side] = eye if offset is None else replace(
-                eye, upper_lid=eye.upper_lid + (1.0 - eye.blink) * offset)
+                eye, upper_lid=eye.upper_lid + (1.0 - eye.blink) * offset, lid_anchored=True)
         return out
