@@ -12,15 +12,16 @@ margin directly:
   - columns through the iris 0.5-0.7 iris radii either side of its centre
     (clear of the pupil and the corneal reflex) are scanned upwards: the lid
     starts where two samples in a row leave the expected profile by 30 % of
-    the sclera-to-iris contrast, taken back to where the departure begins;
+    the sclera-to-iris contrast, taken back to where the departure begins
+    (samples leaning the same way by half as much);
   - FaceMesh's upper-lid polyline, shifted vertically onto those points, gives
     the margin's height above the iris centre: its shape, not its height.
 
 benchmarks/lid_margin_check.py: over 18 eyes of synthetic patients (normal,
 1 mm ptosis, 7 mm retraction, three faces each) the median error is 0.35 mm,
 against 1.1 mm for the calibrated landmark read-out. A marked retraction
-reads low (5.1-6.2 mm for 7 mm): the columns meet the lid on its flanks, and
-FaceMesh's polyline is flatter than the retracted lid.
+reads low (5.9-6.3 mm for 7 mm): the columns meet the lid on its flanks, where
+it sits lower than above the pupil.
 """
 
 from __future__ import annotations
@@ -69,7 +70,8 @@ def upper_lid_margin(gray: np.ndarray, limbus: tuple[np.ndarray, float],
     xs = cx + COLUMNS * radius
     profiles = _sample(gray, np.repeat(xs[:, None], len(_UP), 1),
                        np.repeat((cy - _UP * radius)[None, :], len(xs), 0))
-    off = np.abs(profiles - expected)
+    signed = profiles - expected
+    off = np.abs(signed)
     away = off > tolerance
     departs = away[:, :-1] & away[:, 1:]                 # two samples in a row
     first = departs.argmax(axis=1)
@@ -77,8 +79,12 @@ def upper_lid_margin(gray: np.ndarray, limbus: tuple[np.ndarray, float],
     ok = departs.any(axis=1) & (np.median(off[:, :3], axis=1) <= 0.5 * tolerance)
     if ok.sum() < MIN_COLUMNS:
         return None
-    # back to where the departure begins: after the last sample before it that fits the eye
-    fits = (off <= 0.5 * tolerance) & (_INDEX[None, :] < first[:, None])
+    # Back to where the departure begins: after the last sample before it that
+    # does not lean the same way by half as much. (The sclera above the iris is
+    # often lit brighter than beside it: a lid darker than the sclera must not
+    # reach back through that.)
+    lean = signed * np.sign(signed[np.arange(len(first)), first])[:, None]
+    fits = (lean <= 0.5 * tolerance) & (_INDEX[None, :] < first[:, None])
     begin = np.where(fits, _INDEX[None, :], -1).max(axis=1) + 1
     found_x = xs[ok]
     found_y = cy - (_UP[begin[ok]] - 0.5 * STEP) * radius
