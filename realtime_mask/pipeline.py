@@ -31,7 +31,7 @@ from .tracking.eye_image import read_eye_images
 OUTPUT_FORMATS = ("rgb24", "yuv420p")
 # The eyes' pixels (corneal reflexes, lid margins) feed 10 s running medians
 # (face_model/reflex_anchor.py, lid_anchor.py): reading them in every third
-# frame is enough, and a read costs ~2.5 ms.
+# frame is enough, and a read costs ~3 ms (mostly the limbus fits).
 EYE_IMAGE_EVERY = 3
 AVATAR_MODES = ("per-session", "shared")
 

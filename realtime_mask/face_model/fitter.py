@@ -242,7 +242,7 @@ class FaceFitter:
                 for side, eye in self.eyes.measure(landmarks, head, timestamp, covered).items()}
         images = eye_images or {}
         eyes, anchored = self.reflex_anchor.apply(
-            eyes, {side: image.reflex for side, image in images.items()} if images else None)
+            eyes, {side: image.reflex for side, image in images.items()})
         eyes = self.lid_anchor.apply(eyes, {side: image.upper_lid for side, image in images.items()},
                                      pose.yaw_deg, pose.pitch_deg)
         conf = float(landmarks.confidence) * float(np.clip(1.0 - rms / RESIDUAL_SCALE_CM, 0, 1))

@@ -2,8 +2,9 @@
 (tracking/reflex.py) and the upper lid margin (tracking/lid_margin.py), both
 measured against one limbus circle fit (tracking/limbus.py) per eye.
 
-A read costs about 2.5 ms for both eyes (mostly the limbus fit), so the
-pipeline reads every few frames; the anchors it feeds keep 10 s medians."""
+A read costs about 3 ms for both eyes (mostly the limbus fits; the lid
+margin ~0.3 ms an eye), so the pipeline reads every few frames; the anchors
+it feeds keep 10 s medians."""
 
 from __future__ import annotations
 
