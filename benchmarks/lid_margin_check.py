@@ -5,7 +5,8 @@ calibration. On synthetic patients it reads the right eye's lid about 1.5 mm
 higher than the left although both are drawn alike, and it shrinks lid moves
 (lid_response: slope ~0.7). This program measures the lid from the pixels
 instead (tracking/lid_margin.py, which the lid anchor uses), beside FaceMesh's
-lid points above the limbus circle (tracking/limbus.py).
+lid points above the limbus circle (tracking/limbus.py, checked as the
+pipeline checks it).
 
 Reported, per eye, as medians over every third frame with the eye open:
   synthetic  patients with known lids: the truth, the read-out (MaskParams,
@@ -30,9 +31,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import SHARED_DATA, emit  # noqa: E402
 
 from realtime_mask.clinical.units import IRIS_RADIUS_MM  # noqa: E402
+from realtime_mask.tracking.eye_image import checked_limbus  # noqa: E402
 from realtime_mask.tracking.landmarks import EYE_CONTOURS  # noqa: E402
 from realtime_mask.tracking.lid_margin import upper_lid_margin  # noqa: E402
-from realtime_mask.tracking.limbus import limbus_circle  # noqa: E402
 
 PATIENTS = {"normal_a": dict(sign="normal"),
             "ptosis_left_1mm": dict(sign="ptosis", ptosis_side="left", ptosis_mrd1_mm=1.0),
@@ -47,7 +48,7 @@ def _eye_readings(rgb: np.ndarray, landmarks) -> dict[str, tuple[float, float] |
     for side, c in EYE_CONTOURS.items():
         iris = pts[c.iris[0]]
         radius = float(np.linalg.norm(pts[list(c.iris[1:])] - iris, axis=1).mean())
-        fit = limbus_circle(gray, iris, radius)
+        fit = checked_limbus(gray, iris, radius)
         upper = pts[[c.inner, *c.upper, c.outer]]
         upper = upper[np.argsort(upper[:, 0])]
         if fit is None:
@@ -153,8 +154,8 @@ def main() -> None:
     from realtime_mask.face_model.assets import load_face_model
 
     model = load_face_model()
-    emit("lid_margin_check", {"synthetic": synthetic(model, [int(s) for s in args.seeds.split(",")]),
-                              "clips": clips(model, args.frames)})
+    seeds = [int(s) for s in args.seeds.split(",")]
+    emit("lid_margin_check", {"synthetic": synthetic(model, seeds), "clips": clips(model, args.frames)})
 
 
 if __name__ == "__main__":

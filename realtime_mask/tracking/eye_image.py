@@ -15,7 +15,12 @@ import numpy as np
 
 from .landmarks import EYE_CONTOURS, Landmarks
 from .lid_margin import upper_lid_margin
-from .reflex import Reflex, checked_limbus, find_reflex
+from .limbus import limbus_circle
+from .reflex import Reflex, find_reflex
+
+MIN_IRIS_RADIUS_PX = 3.0    # smaller irises cannot place a reflex or a margin
+MAX_CENTRE_SHIFT = 0.5      # limbus centre vs FaceMesh's, in iris radii: beyond it the fit failed
+RADIUS_RANGE = (0.6, 1.6)   # limbus radius vs FaceMesh's
 
 
 @dataclass(frozen=True)
@@ -23,6 +28,24 @@ class EyeImage:
     """One eye's pixel read-out in one frame."""
     reflex: Reflex | None = None
     upper_lid: float | None = None      # lid margin above the limbus centre, limbus radii
+
+
+def checked_limbus(gray: np.ndarray, iris_centre: np.ndarray, iris_radius: float,
+                   known_radius: float | None = None) -> tuple[np.ndarray, float] | None:
+    """The limbus circle (centre, radius in pixels) near FaceMesh's iris
+    (centre and radius, pixels), or None when the iris is too small, its limbus
+    does not show, or the fit strays from FaceMesh's iris. known_radius: the
+    other eye's limbus radius, for an eye whose limbus shows on one side only."""
+    if iris_radius < MIN_IRIS_RADIUS_PX:
+        return None
+    fit = limbus_circle(gray, iris_centre, iris_radius, known_radius)
+    if fit is None:
+        return None
+    centre, radius = fit
+    if not (RADIUS_RANGE[0] * iris_radius <= radius <= RADIUS_RANGE[1] * iris_radius
+            and np.linalg.norm(centre - iris_centre) <= MAX_CENTRE_SHIFT * iris_radius):
+        return None
+    return fit
 
 
 def _sorted_by_x(points: np.ndarray) -> np.ndarray:

@@ -29,15 +29,11 @@ import cv2
 import numpy as np
 
 from ..clinical.units import REFLEX_LEVER_RADII
-from .limbus import limbus_circle
 
 # limbus radii (a 45 deg eye turn); further out, sclera shows between iris and lids
 SEARCH_RADIUS = 0.55
 MIN_TOPHAT = 30.0           # grey levels above everything within ~2 px
 SPOT_SHARE = 0.5            # ... and that much of it above each neighbour 2 px away
-MIN_IRIS_RADIUS_PX = 3.0    # smaller irises cannot place a reflex
-MAX_CENTRE_SHIFT = 0.5      # limbus centre vs FaceMesh's, in iris radii: beyond it the fit failed
-RADIUS_RANGE = (0.6, 1.6)   # limbus radius vs FaceMesh's
 LID_MARGIN_PX = 1.0         # the reflex lies this far inside FaceMesh's lid margins
 _KERNEL = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
 
@@ -60,27 +56,9 @@ class Reflex:
         return float(np.degrees(np.arcsin(np.clip(self.offset[1] / REFLEX_LEVER_RADII, -1, 1))))
 
 
-def checked_limbus(gray: np.ndarray, iris_centre: np.ndarray, iris_radius: float,
-                   known_radius: float | None = None) -> tuple[np.ndarray, float] | None:
-    """The limbus circle (centre, radius in pixels) near FaceMesh's iris
-    (centre and radius, pixels), or None when the iris is too small, its limbus
-    does not show, or the fit strays from FaceMesh's iris. known_radius: the
-    other eye's limbus radius, for an eye whose limbus shows on one side only."""
-    if iris_radius < MIN_IRIS_RADIUS_PX:
-        return None
-    fit = limbus_circle(gray, iris_centre, iris_radius, known_radius)
-    if fit is None:
-        return None
-    centre, radius = fit
-    if not (RADIUS_RANGE[0] * iris_radius <= radius <= RADIUS_RANGE[1] * iris_radius
-            and np.linalg.norm(centre - iris_centre) <= MAX_CENTRE_SHIFT * iris_radius):
-        return None
-    return fit
-
-
 def find_reflex(gray: np.ndarray, limbus: tuple[np.ndarray, float],
                 lids: tuple[np.ndarray, np.ndarray]) -> Reflex | None:
-    """The reflex inside one eye's limbus circle (checked_limbus), between its
+    """The reflex inside one eye's limbus circle (eye_image.checked_limbus), between its
     lids (upper and lower margin points, pixels, sorted by x), or None when no
     spot stands out."""
     centre, radius = limbus
