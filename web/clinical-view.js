@@ -354,7 +354,7 @@ export function createClinicalView(container) {
   // size (the README says why); the doctor must not take it for a limited gaze.
   const vertical = makeCanvas(container, "Vertical gaze, degrees (+ = up) — a held up/downgaze reads at about 0.6–0.8 of its size");
   // benchmarks/fidelity.py and real_normals.py: anchored to the lid margin in the
-  // pixels, a 7 mm retraction read 5.1-6.4 mm, and on camera video of people
+  // pixels, a 7 mm retraction read 6.1-6.3 mm, and on camera video of people
   // without lid disease (where the margin seldom anchors) MRD1 read a median 2.0 mm.
   const lids = makeCanvas(container, "Lids, mm (MRD1 up, MRD2 down) — MRD1 reads low: confirm lid signs by examination");
 

@@ -155,10 +155,10 @@ measured without it, but smaller than they are: on rendered test faces a gaze he
 second reads at about 0.75–0.95 of its size horizontally and 0.6–0.8 vertically, in these
 numbers and in the avatar, so confirm a limited up- or downgaze by examination. Lids: where
 the upper lid margin shows clearly in the eye's pixels, MRD1 is anchored to it (the table says
-"lid margin"; on rendered test faces within a median 0.3 mm); lid movements (blinks, lid lag) are followed at about 0.7
-of their size. A 7 mm lid retraction read 5.1–6.4 mm, under the 6 mm threshold in some faces:
-confirm or exclude lid retraction by examination. The lower lid is hardly followed (MRD2 is
-indicative only). On camera video of people without known lid disease MRD1 has read low
+"lid margin"; on rendered test faces within a median 0.3 mm); lid movements (blinks, lid lag)
+are followed at about 0.7 of their size. Marked lid retraction reads low (7 mm read 6.1–6.3
+mm, 6.5 mm read 4.8–7.2 mm), near the 6 mm threshold: confirm or exclude lid retraction by
+examination. The lower lid is hardly followed (MRD2 is indicative only). On camera video of people without known lid disease MRD1 has read low
 (median 2.0 mm over 11 clips, where the margin seldom shows clearly enough to anchor it):
 confirm a ptosis finding by examination.</p>
 <h2>Deviation in the diagnostic gaze positions</h2>{_positions_table(track) if len(track) else ''}

@@ -19,7 +19,8 @@ margin directly:
 
 benchmarks/lid_margin_check.py: over 18 eyes of synthetic patients (normal,
 1 mm ptosis, 7 mm retraction, three faces each) the median error is 0.35 mm,
-against 1.1 mm for the calibrated landmark read-out. A marked retraction
+against 1.1 mm for the calibrated landmark read-out before it was anchored to
+this margin (face_model/lid_anchor.py; 0.34 mm after). A marked retraction
 reads low (5.9-6.3 mm for 7 mm): the columns meet the lid on its flanks, where
 it sits lower than above the pupil.
 """
