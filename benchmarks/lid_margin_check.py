@@ -10,7 +10,8 @@ pipeline checks it).
 
 Reported, per eye, as medians over every third frame with the eye open:
   synthetic  patients with known lids: the truth, the read-out (MaskParams,
-             so anchored to the image margin where steady),
+             so anchored to the image margin where steady) and the same
+             without the anchor's offset,
              FaceMesh's lid above the limbus centre, and the image margin
              (millimetres, 11.7 mm iris)
   clips      the real clips: the read-out and the image margin
@@ -61,6 +62,10 @@ def _eye_readings(rgb: np.ndarray, landmarks) -> dict[str, tuple[float, float] |
     return out
 
 
+SYNTHETIC_COLUMNS = ("truth_mm", "readout_mm", "readout_unanchored_mm",
+                     "facemesh_over_limbus_mm", "image_margin_mm")
+
+
 class _Recorder:
     """Runs frames through a FrameMasker and keeps the landmarks it tracked."""
 
@@ -74,8 +79,8 @@ class _Recorder:
         masker.tracker.track = keep
 
 
-def _medians(rows: list[tuple[float, ...]]) -> list[float | None]:
-    a = np.array(rows, float).reshape(-1, 4)
+def _medians(rows: list[tuple[float, ...]], width: int) -> list[float | None]:
+    a = np.array(rows, float).reshape(-1, width)
     return [round(float(np.nanmedian(col)) * IRIS_RADIUS_MM, 2)
             if np.isfinite(col).any() else None for col in a.T]
 
@@ -99,14 +104,17 @@ def synthetic(model, seeds: list[int]) -> dict:
                         continue
                     for side, got in _eye_readings(rgb, rec.landmarks).items():
                         truth = getattr(patient.frames[i], f"{side}_eye")
+                        eye = getattr(params, f"{side}_eye")
+                        # the read-out without the lid anchor's offset
+                        offset = masker.fitter.lid_anchor.offset[side] if eye.lid_anchored else 0.0
                         if got is not None and truth.blink == 0:
-                            rows[side].append((truth.upper_lid,
-                                               getattr(params, f"{side}_eye").upper_lid, *got))
+                            rows[side].append((truth.upper_lid, eye.upper_lid,
+                                               eye.upper_lid - (1.0 - eye.blink) * offset, *got))
             out[f"{name}@{seed}"] = {
-                side: dict(zip(("truth_mm", "readout_mm", "facemesh_over_limbus_mm",
-                                "image_margin_mm"), _medians(r)), frames=len(r))
+                side: dict(zip(SYNTHETIC_COLUMNS, _medians(r, len(SYNTHETIC_COLUMNS))),
+                           frames=len(r))
                 for side, r in rows.items()}
-    errors = {k: [] for k in ("readout_mm", "facemesh_over_limbus_mm", "image_margin_mm")}
+    errors = {k: [] for k in SYNTHETIC_COLUMNS[1:]}
     for eyes in out.values():
         for e in eyes.values():
             for k in errors:
@@ -142,7 +150,7 @@ def clips(model, frames: int) -> dict:
         out[path.name] = {side: {"readout_mm": m[1], "image_margin_mm": m[3],
                                  "frames_with_margin": int(np.isfinite(np.array(r)[:, 3]).sum())
                                  if r else 0, "frames": len(r)}
-                          for side, r in rows.items() for m in [_medians(r)]}
+                          for side, r in rows.items() for m in [_medians(r, 4)]}
     return out
 
 
