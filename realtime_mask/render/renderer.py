@@ -374,7 +374,8 @@ class AvatarRenderer:
                 self._prog_eye["u_reflex_px"].value = tuple(self.reflex_position(side, eye, params.head))
             if self._margin_rows is not None:
                 for name, rows in zip(("u_upper", "u_lower"), self._margin_rows[side]):
-                    self._prog_eye[name].write(self._project_rows(rows, head))
+                    pixels = self._pixels(self._blended[rows, :3].astype(np.float64), head)
+                    self._prog_eye[name].write(pixels.astype(np.float32).tobytes())
             first, count = self._eye_ranges[side]
             self._vao_eye.render(first=first, vertices=count)
 
@@ -383,17 +384,14 @@ class AvatarRenderer:
     def project(self, point: np.ndarray, head: HeadPose) -> np.ndarray:
         """Pixel position (x right, y down) where a head-space point (cm, the
         avatar's neutral frame) appears with this head pose."""
-        clip = self._view_proj @ head_matrix(head.yaw_deg, head.pitch_deg, head.roll_deg) \
-            @ np.r_[np.asarray(point, np.float64), 1.0]
-        ndc = clip[:2] / clip[3]
-        return (ndc + 1.0) / 2.0 * np.array([self.width, self.height])
+        return self._pixels(np.asarray(point, np.float64)[None, :],
+                            head_matrix(head.yaw_deg, head.pitch_deg, head.roll_deg))[0]
 
-    def _project_rows(self, rows: np.ndarray, head: np.ndarray) -> bytes:
-        """Pixel positions (as gl_FragCoord) of blended mesh vertices, float32 pairs."""
-        p = self._blended[rows, :3].astype(np.float64)
-        clip = np.c_[p, np.ones(len(p))] @ (self._view_proj @ head).T
-        px = (clip[:, :2] / clip[:, 3:] + 1.0) / 2.0 * np.array([self.width, self.height])
-        return px.astype(np.float32).tobytes()
+    def _pixels(self, points: np.ndarray, head: np.ndarray) -> np.ndarray:
+        """(n, 2) pixel positions (as gl_FragCoord) of (n, 3) head-space points
+        under a head matrix."""
+        clip = np.c_[points, np.ones(len(points))] @ (self._view_proj @ head).T
+        return (clip[:, :2] / clip[:, 3:] + 1.0) / 2.0 * np.array([self.width, self.height])
 
     def reflex_position(self, side: str, eye: EyeParams, head: HeadPose) -> np.ndarray:
         """Pixel position of the corneal reflex of a light at the camera: where
