@@ -30,15 +30,15 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import SHARED_DATA, emit  # noqa: E402
+from fidelity import PATIENTS as FIDELITY_PATIENTS  # noqa: E402
 
 from realtime_mask.clinical.units import IRIS_RADIUS_MM  # noqa: E402
 from realtime_mask.tracking.eye_image import checked_limbus  # noqa: E402
 from realtime_mask.tracking.landmarks import EYE_CONTOURS  # noqa: E402
 from realtime_mask.tracking.lid_margin import upper_lid_margin  # noqa: E402
 
-PATIENTS = {"normal_a": dict(sign="normal"),
-            "ptosis_left_1mm": dict(sign="ptosis", ptosis_side="left", ptosis_mrd1_mm=1.0),
-            "retraction_both_7mm": dict(sign="retraction", retraction_mrd1_mm=7.0)}
+PATIENTS = {name: FIDELITY_PATIENTS[name]
+            for name in ("normal_a", "ptosis_left_1mm", "retraction_both_7mm")}
 
 
 def _eye_readings(rgb: np.ndarray, landmarks) -> dict[str, tuple[float, float] | None]:
