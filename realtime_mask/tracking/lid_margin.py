@@ -17,12 +17,17 @@ margin directly:
   - FaceMesh's upper-lid polyline, shifted vertically onto those points, gives
     the margin's height above the iris centre: its shape, not its height.
 
+  - where sclera shows above the iris (on one side, every column meets the
+    lid clear of the limbus), those columns meet the lid on its flanks, below
+    its arch: the lid is read over the iris's middle instead, scanned up from
+    just above the limbus to where the grey level falls halfway from the
+    sclera to the lid.
+
 benchmarks/lid_margin_check.py: over 18 eyes of synthetic patients (normal,
-1 mm ptosis, 7 mm retraction, three faces each) the median error is 0.35 mm,
-against 1.1 mm for the calibrated landmark read-out before it was anchored to
-this margin (face_model/lid_anchor.py; 0.34 mm after). A marked retraction
-reads low (5.9-6.3 mm for 7 mm): the columns meet the lid on its flanks, where
-it sits lower than above the pupil.
+1 mm ptosis, 7 mm retraction, three faces each) the median error is 0.20 mm
+(0.35 mm with the flank columns alone, which read the 7 mm lids 5.9-6.3 mm;
+now 6.1-6.8 mm), against 1.1 mm for the calibrated landmark read-out before it
+was anchored to this margin (face_model/lid_anchor.py).
 """
 
 from __future__ import annotations
@@ -38,6 +43,11 @@ COLUMNS = np.array([-0.7, -0.6, -0.5, 0.5, 0.6, 0.7])   # limbus radii from the 
 REACH = 1.9                            # limbus radii scanned above the centre
 CONTRAST_SHARE, MIN_CONTRAST = 0.3, 20.0   # grey levels off the expected profile
 MIN_COLUMNS = 3
+SHOW = 0.1                             # limbus radii between limbus and lid: sclera shows
+MIDDLE = np.array([-0.3, -0.15, 0.0, 0.15, 0.3])   # limbus radii from the centre
+MIDDLE_FROM = 1.08                     # limbus radii above the centre: clear of the limbus
+MIN_MIDDLE = 2
+EDGE_SAMPLES = 5                       # where the lid's dark level is taken
 _UP = np.arange(0.0, REACH, STEP)
 _IRIS = np.tile((RADII > IRIS_RING[0]) & (RADII < IRIS_RING[1]), 2)
 _SCLERA = np.tile((RADII > SCLERA_RING[0]) & (RADII < SCLERA_RING[1]), 2)
@@ -48,6 +58,8 @@ _LO = np.minimum(_AT.astype(int), len(RADII) - 2)
 _W = (_AT - _LO).astype(np.float32)
 _SIDE = np.repeat((COLUMNS > 0).astype(int)[:, None], len(_UP), 1)   # 0 image left, 1 right
 _INDEX = np.arange(len(_UP))
+_MID_UP = np.arange(MIDDLE_FROM, REACH, STEP)
+_MID_INDEX = np.arange(len(_MID_UP))
 
 
 def _sample(gray: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -87,8 +99,39 @@ def upper_lid_margin(gray: np.ndarray, limbus: tuple[np.ndarray, float],
     lean = signed * np.sign(signed[np.arange(len(first)), first])[:, None]
     fits = (lean <= 0.5 * tolerance) & (_INDEX[None, :] < first[:, None])
     begin = np.where(fits, _INDEX[None, :], -1).max(axis=1) + 1
-    found_x = xs[ok]
-    found_y = cy - (_UP[begin[ok]] - 0.5 * STEP) * radius
+    found_x, found_h = xs[ok], _UP[begin[ok]] - 0.5 * STEP
+    shown = found_h - np.sqrt(1 - COLUMNS[ok] ** 2)
+    if any((shown[side].size >= 2) and (shown[side].min() > SHOW)
+           for side in (COLUMNS[ok] < 0, COLUMNS[ok] > 0)):
+        mid_x, mid_h = _over_the_middle(gray, cx, cy, radius, tolerance)
+        if len(mid_x) >= MIN_MIDDLE:
+            found_x, found_h = mid_x, mid_h
+    found_y = cy - found_h * radius
     px, py = upper_polyline[:, 0], upper_polyline[:, 1]
     lid_y = np.interp(cx, px, py) + np.median(found_y - np.interp(found_x, px, py))
     return float((cy - lid_y) / radius)
+
+
+def _over_the_middle(gray: np.ndarray, cx: float, cy: float, radius: float,
+                     tolerance: float) -> tuple[np.ndarray, np.ndarray]:
+    """(column x in pixels, lid height in limbus radii) over the iris's middle,
+    where sclera shows above it. Scanned up from just above the limbus, the
+    sclera is the brightest of the first samples; the lid is where two
+    samples in a row are darker than it by the tolerance, its edge where the
+    grey level falls halfway from the sclera to the lid's darkest nearby."""
+    xs = cx + MIDDLE * radius
+    profiles = _sample(gray, np.repeat(xs[:, None], len(_MID_UP), 1),
+                       np.repeat((cy - _MID_UP * radius)[None, :], len(xs), 0))
+    lead = profiles[:, :3]
+    sclera = lead.max(axis=1)
+    dark = profiles < sclera[:, None] - tolerance
+    departs = dark[:, :-1] & dark[:, 1:] & (_MID_INDEX[None, :-1] > lead.argmax(axis=1)[:, None])
+    found = np.flatnonzero(departs.any(axis=1))
+    heights = []
+    for i in found:
+        j = int(departs[i].argmax())
+        half = 0.5 * (sclera[i] + profiles[i, j:j + EDGE_SAMPLES].min())
+        k = j - 1 + int(np.argmax(profiles[i, j:] < half))   # the last sample above half
+        above, below = profiles[i, k], profiles[i, k + 1]
+        heights.append(_MID_UP[k] + STEP * np.clip((above - half) / max(above - below, 1e-6), 0, 1))
+    return xs[found], np.array(heights)
