@@ -34,6 +34,25 @@ def test_margin_in_the_pixels_finds_a_synthetic_patients_lid(face_model, seed, u
         assert images[side].upper_lid == pytest.approx(drawn, abs=within), side
 
 
+@pytest.mark.parametrize("pitch, yaw", [(0, 0), (-8, 0), (0, -12)])
+def test_margin_of_a_raised_lid_with_the_eye_turned(face_model, pitch, yaw):
+    """The avatar's lids raised to scleral show (about 7 mm MRD1) with the eyes
+    turned. Turned 12 deg, one eye's lid sits low over part of the iris's
+    middle: columns that start on the lid must not count (they found a crease
+    above it, and the eye read 8.5 mm for a lid drawn at 6.4)."""
+    from realtime_mask.render import AvatarRenderer
+    from realtime_mask.tracking import MediaPipeTracker
+
+    eye = EyeParams(upper_lid=1.2, pitch_deg=pitch, yaw_deg=yaw)
+    with AvatarRenderer(face_model, 640, 480) as r, MediaPipeTracker(static_image_mode=True) as t:
+        params = r.shown(MaskParams(face_present=True, confidence=1.0, right_eye=eye, left_eye=eye))
+        rgb = r.render(params)
+        images = read_eye_images(rgb, t.track(rgb))
+    for side in ("right", "left"):
+        drawn = getattr(params, f"{side}_eye").upper_lid
+        assert images[side].upper_lid == pytest.approx(drawn, abs=0.1), side
+
+
 def test_margin_needs_an_open_eye(face_model):
     from realtime_mask.synth.render import PatientRenderer
     from realtime_mask.tracking import MediaPipeTracker

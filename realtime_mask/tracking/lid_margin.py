@@ -103,7 +103,7 @@ def upper_lid_margin(gray: np.ndarray, limbus: tuple[np.ndarray, float],
     shown = found_h - np.sqrt(1 - COLUMNS[ok] ** 2)
     if any((shown[side].size >= 2) and (shown[side].min() > SHOW)
            for side in (COLUMNS[ok] < 0, COLUMNS[ok] > 0)):
-        mid_x, mid_h = _over_the_middle(gray, cx, cy, radius, tolerance)
+        mid_x, mid_h = _over_the_middle(gray, cx, cy, radius, sclera, tolerance)
         if len(mid_x) >= MIN_MIDDLE:
             found_x, found_h = mid_x, mid_h
     found_y = cy - found_h * radius
@@ -113,12 +113,14 @@ def upper_lid_margin(gray: np.ndarray, limbus: tuple[np.ndarray, float],
 
 
 def _over_the_middle(gray: np.ndarray, cx: float, cy: float, radius: float,
-                     tolerance: float) -> tuple[np.ndarray, np.ndarray]:
+                     sclera_level: float, tolerance: float) -> tuple[np.ndarray, np.ndarray]:
     """(column x in pixels, lid height in limbus radii) over the iris's middle,
     where sclera shows above it. Scanned up from just above the limbus, the
-    sclera is the brightest of the first samples; the lid is where two
-    samples in a row are darker than it by the tolerance, its edge where the
-    grey level falls halfway from the sclera to the lid's darkest nearby."""
+    sclera is the brightest of the first samples (a column whose brightest is
+    darker than the centre row's sclera by the tolerance starts on the lid,
+    and counts not); the lid is where two samples in a row are darker than it
+    by the tolerance, its edge where the grey level falls halfway from the
+    sclera to the lid's darkest nearby."""
     xs = cx + MIDDLE * radius
     profiles = _sample(gray, np.repeat(xs[:, None], len(_MID_UP), 1),
                        np.repeat((cy - _MID_UP * radius)[None, :], len(xs), 0))
@@ -126,7 +128,7 @@ def _over_the_middle(gray: np.ndarray, cx: float, cy: float, radius: float,
     sclera = lead.max(axis=1)
     dark = profiles < sclera[:, None] - tolerance
     departs = dark[:, :-1] & dark[:, 1:] & (_MID_INDEX[None, :-1] > lead.argmax(axis=1)[:, None])
-    found = np.flatnonzero(departs.any(axis=1))
+    found = np.flatnonzero(departs.any(axis=1) & (sclera >= sclera_level - tolerance))
     heights = []
     for i in found:
         j = int(departs[i].argmax())
