@@ -24,7 +24,7 @@ margin directly:
     sclera to the lid.
 
 benchmarks/lid_margin_check.py: over 18 eyes of synthetic patients (normal,
-1 mm ptosis, 7 mm retraction, three faces each) the median error is 0.20 mm
+1 mm ptosis, 7 mm retraction, three faces each) the median error is 0.19 mm
 (0.35 mm with the flank columns alone, which read the 7 mm lids 5.9-6.3 mm;
 now 6.1-6.8 mm), against 1.1 mm for the calibrated landmark read-out before it
 was anchored to this margin (face_model/lid_anchor.py).
