@@ -4,9 +4,12 @@ Each patient (a random ICT person, not the avatar) is rendered frame by frame,
 masked by FrameMasker, and measured twice:
   params  - the MaskParams the masker produced (what the report and the live
             view measure);
-  avatar  - the avatar frames re-tracked by MediaPipe + FaceFitter (what a
-            doctor looking at the video sees), with a fixed face from the
+  avatar  - the avatar frames re-tracked as the masker tracks a patient
+            (MediaPipe, the eyes' pixels every third frame, FaceFitter): what
+            a doctor looking at the video sees, with a fixed face from the
             session-avatar pool per patient so that runs are reproducible.
+            (Until 2026-11-27 the avatar was re-tracked from its landmarks
+            alone; the README gives both where they differ.)
 The truth stream itself is measured too (a check of the measurements alone).
 "tracking_bias" says where errors come from: per eye, the median bias, spread
 and gain of gaze (degrees) and lids (mm) against the truth.
@@ -68,10 +71,11 @@ TARGETS = {"deviation_error_deg": 2.0, "nystagmus_frequency_error_hz": 0.2,
 def run_patient(name: str, kw: dict, seed: int, duration: float, model, tracks_dir: Path | None,
                 avatar: int | str = "per-session"):
     from realtime_mask.face_model.fitter import FaceFitter
-    from realtime_mask.pipeline import FrameMasker
+    from realtime_mask.pipeline import EYE_IMAGE_EVERY, FrameMasker
     from realtime_mask.synth.render import PatientRenderer
     from realtime_mask.tracking import MediaPipeTracker
     from realtime_mask.tracking.cover import EyeCoverDetector
+    from realtime_mask.tracking.eye_image import read_eye_images
 
     patient = script_patient(PatientScript(seed=seed, duration_s=duration, **kw))
     masked: list[MaskParams] = []
@@ -83,11 +87,13 @@ def run_patient(name: str, kw: dict, seed: int, duration: float, model, tracks_d
         tracker, fitter = MediaPipeTracker(static_image_mode=False), FaceFitter(model)
         covers = EyeCoverDetector()     # the doctor sees the avatar's patch over a covered eye
         try:
-            for rgb, t in person.frames(patient):
+            for i, (rgb, t) in enumerate(person.frames(patient)):
                 result = masker.process(rgb, t, output="rgb24")
                 masked.append(result.params)
                 lm = tracker.track(result.frame) if result.params.face_present else None
-                retracked.append(fitter.fit(lm, t, covers.update(result.frame, lm))
+                images = (read_eye_images(result.frame, lm)
+                          if lm is not None and i % EYE_IMAGE_EVERY == 0 else None)
+                retracked.append(fitter.fit(lm, t, covers.update(result.frame, lm), images)
                                  if lm is not None else MaskParams.no_face(t))
         finally:
             tracker.close()
