@@ -9,6 +9,20 @@ from realtime_mask.params import EyeParams, MaskParams
 from realtime_mask.tracking.eye_image import read_eye_images
 
 
+def drawn_and_read(renderer, eye: EyeParams) -> list[tuple[str, float, float | None]]:
+    """Both eyes drawn alike by `renderer`: per side, the upper lid as drawn
+    (the face may fall short of `eye`) and as the pixel margin reads it."""
+    from realtime_mask.tracking import MediaPipeTracker
+
+    params = renderer.shown(MaskParams(face_present=True, confidence=1.0,
+                                       right_eye=eye, left_eye=eye))
+    rgb = renderer.render(params)
+    with MediaPipeTracker(static_image_mode=True) as tracker:
+        images = read_eye_images(rgb, tracker.track(rgb))
+    return [(side, getattr(params, f"{side}_eye").upper_lid, images[side].upper_lid)
+            for side in ("right", "left")]
+
+
 @pytest.mark.parametrize("seed, upper_lid, within", [
     (101, 0.2, 0.15), (101, 0.75, 0.15), (101, 1.1, 0.3),
     (100, 1.25, 0.1),
@@ -22,16 +36,10 @@ def test_margin_in_the_pixels_finds_a_synthetic_patients_lid(face_model, seed, u
     (7.3 mm), the lid is read over the iris's middle (it read 5.8-6.6 mm from
     the flanks)."""
     from realtime_mask.synth.render import PatientRenderer
-    from realtime_mask.tracking import MediaPipeTracker
 
-    eye = EyeParams(upper_lid=upper_lid)
-    with PatientRenderer(face_model, seed) as r, MediaPipeTracker(static_image_mode=True) as t:
-        params = r.shown(MaskParams(face_present=True, confidence=1.0, right_eye=eye, left_eye=eye))
-        rgb = r.render(params)
-        images = read_eye_images(rgb, t.track(rgb))
-    for side in ("right", "left"):
-        drawn = getattr(params, f"{side}_eye").upper_lid
-        assert images[side].upper_lid == pytest.approx(drawn, abs=within), side
+    with PatientRenderer(face_model, seed) as r:
+        for side, drawn, read in drawn_and_read(r, EyeParams(upper_lid=upper_lid)):
+            assert read == pytest.approx(drawn, abs=within), side
 
 
 @pytest.mark.parametrize("pitch, yaw", [(0, 0), (-8, 0), (0, -12)])
@@ -41,16 +49,11 @@ def test_margin_of_a_raised_lid_with_the_eye_turned(face_model, pitch, yaw):
     middle: columns that start on the lid must not count (they found a crease
     above it, and the eye read 8.5 mm for a lid drawn at 6.4)."""
     from realtime_mask.render import AvatarRenderer
-    from realtime_mask.tracking import MediaPipeTracker
 
-    eye = EyeParams(upper_lid=1.2, pitch_deg=pitch, yaw_deg=yaw)
-    with AvatarRenderer(face_model, 640, 480) as r, MediaPipeTracker(static_image_mode=True) as t:
-        params = r.shown(MaskParams(face_present=True, confidence=1.0, right_eye=eye, left_eye=eye))
-        rgb = r.render(params)
-        images = read_eye_images(rgb, t.track(rgb))
-    for side in ("right", "left"):
-        drawn = getattr(params, f"{side}_eye").upper_lid
-        assert images[side].upper_lid == pytest.approx(drawn, abs=0.1), side
+    with AvatarRenderer(face_model, 640, 480) as r:
+        for side, drawn, read in drawn_and_read(r, EyeParams(upper_lid=1.2, pitch_deg=pitch,
+                                                            yaw_deg=yaw)):
+            assert read == pytest.approx(drawn, abs=0.1), side
 
 
 def test_margin_needs_an_open_eye(face_model):

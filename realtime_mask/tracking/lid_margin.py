@@ -15,8 +15,7 @@ margin directly:
     the sclera-to-iris contrast, taken back to where the departure begins
     (samples leaning the same way by half as much);
   - FaceMesh's upper-lid polyline, shifted vertically onto those points, gives
-    the margin's height above the iris centre: its shape, not its height.
-
+    the margin's height above the iris centre: its shape, not its height;
   - where sclera shows above the iris (on one side, every column meets the
     lid clear of the limbus), those columns meet the lid on its flanks, below
     its arch: the lid is read over the iris's middle instead, scanned up from
