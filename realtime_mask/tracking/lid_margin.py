@@ -66,6 +66,11 @@ def _sample(gray: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
                      np.atleast_2d(y).astype(np.float32), cv2.INTER_LINEAR)
 
 
+def _columns(gray: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """Grey levels down each column x at the rows ys: (len(xs), len(ys))."""
+    return _sample(gray, np.repeat(xs[:, None], len(ys), 1), np.repeat(ys[None, :], len(xs), 0))
+
+
 def upper_lid_margin(gray: np.ndarray, limbus: tuple[np.ndarray, float],
                      upper_polyline: np.ndarray) -> float | None:
     """Height of the upper lid margin above the limbus centre, in limbus radii
@@ -80,8 +85,7 @@ def upper_lid_margin(gray: np.ndarray, limbus: tuple[np.ndarray, float],
     sides = row.reshape(2, len(RADII))                   # image left, image right
     expected = sides[_SIDE, _LO] * (1 - _W) + sides[_SIDE, _LO + 1] * _W
     xs = cx + COLUMNS * radius
-    profiles = _sample(gray, np.repeat(xs[:, None], len(_UP), 1),
-                       np.repeat((cy - _UP * radius)[None, :], len(xs), 0))
+    profiles = _columns(gray, xs, cy - _UP * radius)
     signed = profiles - expected
     off = np.abs(signed)
     away = off > tolerance
@@ -121,8 +125,7 @@ def _over_the_middle(gray: np.ndarray, cx: float, cy: float, radius: float,
     by the tolerance, its edge where the grey level falls halfway from the
     sclera to the lid's darkest nearby."""
     xs = cx + MIDDLE * radius
-    profiles = _sample(gray, np.repeat(xs[:, None], len(_MID_UP), 1),
-                       np.repeat((cy - _MID_UP * radius)[None, :], len(xs), 0))
+    profiles = _columns(gray, xs, cy - _MID_UP * radius)
     lead = profiles[:, :3]
     sclera = lead.max(axis=1)
     dark = profiles < sclera[:, None] - tolerance
