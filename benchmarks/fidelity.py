@@ -70,33 +70,25 @@ TARGETS = {"deviation_error_deg": 2.0, "nystagmus_frequency_error_hz": 0.2,
 
 def run_patient(name: str, kw: dict, seed: int, duration: float, model, tracks_dir: Path | None,
                 avatar: int | str = "per-session"):
-    from realtime_mask.face_model.fitter import FaceFitter
-    from realtime_mask.pipeline import EYE_IMAGE_EVERY, FrameMasker
+    from realtime_mask.pipeline import FrameMasker
     from realtime_mask.synth.render import PatientRenderer
-    from realtime_mask.tracking import MediaPipeTracker
-    from realtime_mask.tracking.cover import EyeCoverDetector
-    from realtime_mask.tracking.eye_image import read_eye_images
 
     patient = script_patient(PatientScript(seed=seed, duration_s=duration, **kw))
     masked: list[MaskParams] = []
     retracked: list[MaskParams] = []
     t0 = time.perf_counter()
     # All GL objects live in this thread; a fresh masker per patient = a new session.
-    with PatientRenderer(model, seed) as person, FrameMasker(model=model, avatar=avatar) as masker:
+    # The avatar is measured as a patient is (the doctor sees the avatar's
+    # patch over a covered eye); its own render goes unused.
+    with PatientRenderer(model, seed) as person, \
+            FrameMasker(model=model, avatar=avatar) as masker, \
+            FrameMasker(model=model, avatar="shared") as retracker:
         patient = person.realised(patient)      # the truth is what the clip shows
-        tracker, fitter = MediaPipeTracker(static_image_mode=False), FaceFitter(model)
-        covers = EyeCoverDetector()     # the doctor sees the avatar's patch over a covered eye
-        try:
-            for i, (rgb, t) in enumerate(person.frames(patient)):
-                result = masker.process(rgb, t, output="rgb24")
-                masked.append(result.params)
-                lm = tracker.track(result.frame) if result.params.face_present else None
-                images = (read_eye_images(result.frame, lm)
-                          if lm is not None and i % EYE_IMAGE_EVERY == 0 else None)
-                retracked.append(fitter.fit(lm, t, covers.update(result.frame, lm), images)
-                                 if lm is not None else MaskParams.no_face(t))
-        finally:
-            tracker.close()
+        for rgb, t in person.frames(patient):
+            result = masker.process(rgb, t, output="rgb24")
+            masked.append(result.params)
+            retracked.append(retracker.measure(result.frame, t) if result.params.face_present
+                             else MaskParams.no_face(t))
     seconds = time.perf_counter() - t0
     out = {"script": kw, "seed": seed, "avatar_seed": avatar, "seconds": round(seconds, 1)}
     for source, stream in (("truth", patient.frames), ("params", masked), ("avatar", retracked)):

@@ -80,14 +80,7 @@ class FrameMasker:
         t0 = time.perf_counter()
         landmarks = self.tracker.track(rgb)
         t1 = time.perf_counter()
-        if landmarks is None:
-            params = MaskParams.no_face(timestamp)
-        else:
-            images = (read_eye_images(rgb, landmarks) if self._frames % EYE_IMAGE_EVERY == 0
-                      else None)
-            params = self.fitter.fit(landmarks, timestamp, self.covers.update(rgb, landmarks),
-                                     images)
-        self._frames += 1
+        params = self._fit(rgb, landmarks, timestamp)
         params.avatar = self.avatar
         t2 = time.perf_counter()
         # Render from the JSON-exact parameters: what is saved re-renders bit for bit.
@@ -100,6 +93,22 @@ class FrameMasker:
         timings = {"track": (t1 - t0) * 1e3, "fit": (t2 - t1) * 1e3,
                    "render": (t3 - t2) * 1e3, "total": (t3 - t0) * 1e3}
         return MaskResult(params, frame, timings)
+
+    def measure(self, rgb: np.ndarray, timestamp: float) -> MaskParams:
+        """The frame's MaskParams alone, tracked and fitted as `process` does
+        (a benchmark re-tracking rendered avatars measures them like a patient)."""
+        return self._fit(rgb, self.tracker.track(rgb), timestamp)
+
+    def _fit(self, rgb: np.ndarray, landmarks, timestamp: float) -> MaskParams:
+        if landmarks is None:
+            params = MaskParams.no_face(timestamp)
+        else:
+            images = (read_eye_images(rgb, landmarks) if self._frames % EYE_IMAGE_EVERY == 0
+                      else None)
+            params = self.fitter.fit(landmarks, timestamp, self.covers.update(rgb, landmarks),
+                                     images)
+        self._frames += 1
+        return params
 
     def reset(self, avatar: int | None = None) -> None:
         """Start a new session: no tracking or identity state is carried over,

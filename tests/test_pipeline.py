@@ -125,3 +125,20 @@ def test_bad_frames_are_refused_clearly(masker):
     # after bad input the masker still works and fails closed on an empty frame
     r = masker.process(np.zeros((240, 320, 3), np.uint8), 0.0)
     assert not r.params.face_present
+
+
+def test_measure_gives_the_params_process_gives(masker, videos_dir):
+    """What a benchmark re-tracking avatars uses: the same tracking, eye pixels
+    (every few frames) and fit as `process`, without the render."""
+    from realtime_mask.pipeline import EYE_IMAGE_EVERY
+
+    frames = list(itertools.islice(read_video(videos_dir / "pyfeat_single_face.mp4"),
+                                   3 * EYE_IMAGE_EVERY))
+    masker.reset()
+    processed = [masker.process(rgb, t).params for rgb, t in frames]
+    masker.reset()
+    measured = [masker.measure(rgb, t) for rgb, t in frames]
+    assert any(p.face_present for p in processed)
+    for p, m in zip(processed, measured):
+        m.avatar = p.avatar
+        assert m.rounded().to_dict() == p.to_dict()
