@@ -1,7 +1,8 @@
 """FrameMasker: camera frame -> (MaskParams, masked frame), fail-closed.
 
 The masker is the only place where the three rooms meet: the tracker (and the
-cover check, tracking/cover.py, and the corneal reflexes, tracking/reflex.py)
+iris's quick movements from the limbus, tracking/iris_motion.py, the cover
+check, tracking/cover.py, and the corneal reflexes, tracking/reflex.py)
 see the camera frame, the fitter sees landmarks
 and which eyes are covered, and the renderer sees MaskParams only.
 When no face is found the renderer draws its placeholder, never the input.
@@ -27,6 +28,7 @@ from .render.avatars import SHARED_AVATAR, avatar_renderer
 from .tracking import MediaPipeTracker
 from .tracking.cover import EyeCoverDetector
 from .tracking.eye_image import read_eye_images
+from .tracking.iris_motion import IrisMotion
 
 OUTPUT_FORMATS = ("rgb24", "yuv420p")
 # The eyes' pixels (corneal reflexes, lid margins) feed 10 s running medians
@@ -55,6 +57,7 @@ class FrameMasker:
         self.avatar_mode = avatar
         self._avatar_pool = load_avatar_pool(self.model) if avatar == "per-session" else []
         self.tracker = MediaPipeTracker(static_image_mode=static_images)
+        self.iris_motion = IrisMotion()
         self.covers = EyeCoverDetector()
         self._frames = 0
         self.fitter = FaceFitter(self.model)
@@ -78,7 +81,7 @@ class FrameMasker:
         if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
             raise ValueError(f"expected an RGB uint8 frame (H, W, 3), got {rgb.dtype} {rgb.shape}")
         t0 = time.perf_counter()
-        landmarks = self.tracker.track(rgb)
+        landmarks = self._track(rgb)
         t1 = time.perf_counter()
         params = self._fit(rgb, landmarks, timestamp)
         params.avatar = self.avatar
@@ -97,7 +100,13 @@ class FrameMasker:
     def measure(self, rgb: np.ndarray, timestamp: float) -> MaskParams:
         """The frame's MaskParams alone, tracked and fitted as `process` does
         (a benchmark re-tracking rendered avatars measures them like a patient)."""
-        return self._fit(rgb, self.tracker.track(rgb), timestamp)
+        return self._fit(rgb, self._track(rgb), timestamp)
+
+    def _track(self, rgb: np.ndarray):
+        landmarks = self.tracker.track(rgb)
+        if landmarks is None or self.tracker.static_image_mode:
+            return landmarks     # unrelated single images have no movement to refine
+        return self.iris_motion.refine(rgb, landmarks)
 
     def _fit(self, rgb: np.ndarray, landmarks, timestamp: float) -> MaskParams:
         if landmarks is None:
@@ -115,6 +124,7 @@ class FrameMasker:
         and (per-session mode) a new avatar face is drawn, or `avatar` is used
         (a benchmark drawing from the pool with its own seed, to be repeatable)."""
         self.tracker.reset()
+        self.iris_motion.reset()
         self.covers.reset()
         self._frames = 0
         self.fitter.reset()

@@ -112,6 +112,14 @@ def _fit(edge: np.ndarray, side: np.ndarray, radius: float | None
     return None
 
 
+def _rms_distance(edge: np.ndarray, centre: np.ndarray, radius: float) -> float:
+    """RMS distance of the edges from the circle, the worst quarter left out
+    (as _fit leaves it out)."""
+    residual = np.sort(np.abs(np.linalg.norm(edge - centre, axis=1) - radius))
+    kept = residual[:int(0.75 * len(residual)) + 1]
+    return float(np.sqrt(np.mean(kept ** 2)))
+
+
 def limbus_circle(gray: np.ndarray, centre: np.ndarray, radius: float,
                   known_radius: float | None = None) -> tuple[np.ndarray, float] | None:
     """Circle (centre in pixels, radius) through the strongest dark-to-bright
@@ -127,4 +135,20 @@ def limbus_circle(gray: np.ndarray, centre: np.ndarray, radius: float,
             return None
         return _fit(*_edges(gray, first[0], first[1], REFINE), known_radius)
     except np.linalg.LinAlgError:       # degenerate edges (all on one line)
+        return None
+
+
+def refit_limbus(gray: np.ndarray, centre: np.ndarray, radius: float
+                 ) -> tuple[np.ndarray, float, float] | None:
+    """One pass of limbus_circle's rays, cast from a circle already near the
+    limbus (the last frame's, say): the new circle (centre, radius in pixels)
+    and the RMS distance of its edges from it (pixels; how sharply the limbus
+    shows), or None where it does not show on both sides."""
+    try:
+        edge, side = _edges(gray, centre, radius, REFINE)
+        fit = _fit(edge, side, None)
+        if fit is None:
+            return None
+        return fit[0], fit[1], _rms_distance(edge, *fit)
+    except np.linalg.LinAlgError:
         return None

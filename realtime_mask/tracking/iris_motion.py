@@ -1,0 +1,96 @@
+"""The iris's quick horizontal movements from its limbus edges, per frame.
+
+FaceMesh's iris model answers movements of a pixel or less in jumps. Rendered
+eyes turned slowly through 4 degrees (about 1.8 px) read back non-monotonic:
+FaceMesh's centre went 0, 0.8, 1.8, then back to 0.7 px, a slope of 0.10-0.20
+px per degree with 0.27-0.39 px of scatter about it, against 0.44 px per
+degree and 0.06 px for a circle fitted to the limbus edges (tracking/limbus.py).
+A 3-degree, 2 Hz oscillation came back at 0.05-2.5 times its size depending on
+where the eye sat. That is what made nystagmus on some faces, and on the
+re-tracked avatar, read small or not at all.
+
+So each frame, each eye's limbus circle is refitted from where the last one
+sat, and where its edges are sharp (RMS distance from the circle at most
+SHARP_RMS iris radii: nearly every rendered eye, 0-15 % of the eye reads of the
+real clips in ../shared/data) the iris landmarks move by the limbus centre's
+offset from FaceMesh's, less that offset's mean over the last HISTORY sharp
+frames. The quick part of a movement then comes from the limbus, and the slow
+part (held gaze, each eye's bias that the eye calibration learnt on FaceMesh
+alone) stays FaceMesh's, so calibration and anchors are unchanged.
+
+Horizontal only. Vertical nystagmus read worse with the limbus's quick
+vertical part too (amplitude errors 0.31-0.45 against 0.16), and two normal
+controls got a sign: FaceMesh moves its upper-face landmarks, and with them the
+eyeball centres, with its own reading of a vertical movement, which the
+limbus's reading no longer matches.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import cv2
+import numpy as np
+
+from .eye_image import MAX_CENTRE_SHIFT, MIN_IRIS_RADIUS_PX, RADIUS_RANGE
+from .landmarks import EYE_CONTOURS, Landmarks
+from .limbus import refit_limbus
+
+HISTORY = 30             # sharp frames (about a second of video) in the running mean
+SHARP_RMS = 0.012        # iris radii: rendered eyes read 0.004-0.011, real clips mostly more
+
+
+class IrisMotion:
+    """Per session: FaceMesh landmarks in, the same with each iris's quick
+    horizontal movements taken from its limbus edges where they are sharp."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        # per eye: the limbus centre's offset from FaceMesh's (px) and its radius
+        self._history = {side: deque(maxlen=HISTORY) for side in EYE_CONTOURS}
+
+    def refine(self, rgb: np.ndarray, landmarks: Landmarks) -> Landmarks:
+        points = landmarks.points
+        moved = None
+        for side, contour in EYE_CONTOURS.items():
+            shift = self._quick_shift(rgb, points, side, list(contour.iris))
+            if shift:
+                if moved is None:
+                    moved = points.copy()
+                moved[list(contour.iris), 0] += shift
+        if moved is None:
+            return landmarks
+        return Landmarks(moved, landmarks.width, landmarks.height, landmarks.confidence)
+
+    def _quick_shift(self, rgb: np.ndarray, points: np.ndarray, side: str,
+                     iris_ids: list[int]) -> float:
+        iris = points[iris_ids, :2].astype(np.float64)
+        centre = iris[0]
+        radius = float(np.linalg.norm(iris[1:] - centre, axis=1).mean())
+        if radius < MIN_IRIS_RADIUS_PX:
+            return 0.0
+        history = self._history[side]
+        start, start_radius = centre, radius
+        if history:
+            past = np.array(history)
+            start = centre + past[:, :2].mean(axis=0)
+            start_radius = float(np.median(past[:, 2]))
+        half = int(2 * radius) + 8
+        x0, y0 = max(int(centre[0]) - half, 0), max(int(centre[1]) - half, 0)
+        patch = rgb[y0:y0 + 2 * half, x0:x0 + 2 * half]
+        if patch.shape[0] < 8 or patch.shape[1] < 8:
+            return 0.0
+        gray = cv2.cvtColor(patch, cv2.COLOR_RGB2GRAY).astype(np.float32)
+        fit = refit_limbus(gray, start - [x0, y0], start_radius)
+        if fit is None:
+            return 0.0
+        limbus_centre, limbus_radius, rms = fit
+        offset = limbus_centre + [x0, y0] - centre
+        if not (RADIUS_RANGE[0] * radius <= limbus_radius <= RADIUS_RANGE[1] * radius
+                and np.linalg.norm(offset) <= MAX_CENTRE_SHIFT * radius
+                and rms <= SHARP_RMS * limbus_radius):
+            return 0.0
+        history.append((offset[0], offset[1], limbus_radius))
+        return float(offset[0] - np.mean([h[0] for h in history]))
