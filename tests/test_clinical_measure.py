@@ -299,6 +299,27 @@ def test_no_nystagmus_in_fixation_noise_gaze_shifts_and_head_turns():
     assert s.signs() == set()
 
 
+def test_gaze_shifts_spread_over_frames_are_not_nystagmus():
+    """The read-out spreads a gaze shift over 2-3 frames (steps of 4-5 degrees,
+    each under the 6-degree step): looking from one position to the next every
+    0.9 s must not read as a 1 Hz nystagmus, while a 4 Hz, 2-degree nystagmus
+    over the same shifts is still found at its size."""
+    n = 450
+    rng = np.random.default_rng(3)
+    targets = np.array([0, 15, 15, 0, -15, -15, -15, 0, 15])[((np.arange(n) / FPS // 0.9)
+                                                                % 9).astype(int)]
+    ramp = np.convolve(targets, np.ones(3) / 3, mode="same")     # 3-frame shifts
+    pitch = rng.normal(0, 0.2, n)
+    still = summarize(stream(n, right=(ramp + rng.normal(0, 0.2, n), pitch),
+                             left=(ramp + rng.normal(0, 0.2, n), pitch)))
+    assert not still.nystagmus.present
+    beating = ramp + sinus(n, 4.0, 2.0)
+    nyst = measure_nystagmus(ParamsTrack.from_params(stream(n, right=(beating, pitch),
+                                                            left=(beating, pitch))))
+    assert nyst.present and nyst.frequency_hz == pytest.approx(4.0, abs=0.1)
+    assert nyst.amplitude_deg == pytest.approx(2.0, rel=0.2)
+
+
 @pytest.mark.parametrize("head_share,coupled", [(1.0, True), (0.4, True), (0.1, False)])
 def test_eye_oscillation_in_step_with_the_head_is_not_nystagmus(head_share, coupled):
     """Eyes counter-rotating against a nodding head (or head pose leaking into
