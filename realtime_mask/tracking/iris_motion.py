@@ -38,6 +38,11 @@ from .limbus import refit_limbus
 
 HISTORY = 30             # sharp frames (about a second of video) in the running mean
 SHARP_RMS = 0.012        # iris radii: rendered eyes read 0.004-0.011, real clips mostly more
+# An eye whose limbus has not been sharp for this many frames in a row is
+# tried only every RETRY_EVERY frames (a refit costs about 0.6 ms an eye, and
+# most real camera eyes are never sharp enough)
+MISSES_BEFORE_BACKOFF = 8
+RETRY_EVERY = 6
 
 
 class IrisMotion:
@@ -50,12 +55,19 @@ class IrisMotion:
     def reset(self) -> None:
         # per eye: the limbus centre's offset from FaceMesh's (px) and its radius
         self._history = {side: deque(maxlen=HISTORY) for side in EYE_CONTOURS}
+        self._misses = {side: 0 for side in EYE_CONTOURS}
+        self.refits = 0          # limbus refits tried this session (benchmarks/iris_response.py)
 
     def refine(self, rgb: np.ndarray, landmarks: Landmarks) -> Landmarks:
         points = landmarks.points
         moved = None
         for side, contour in EYE_CONTOURS.items():
+            misses = self._misses[side]
+            if misses >= MISSES_BEFORE_BACKOFF and misses % RETRY_EVERY:
+                self._misses[side] += 1
+                continue
             shift = self._quick_shift(rgb, points, side, list(contour.iris))
+            self._misses[side] = 0 if shift is not None else misses + 1
             if shift:
                 if moved is None:
                     moved = points.copy()
@@ -65,12 +77,14 @@ class IrisMotion:
         return Landmarks(moved, landmarks.width, landmarks.height, landmarks.confidence)
 
     def _quick_shift(self, rgb: np.ndarray, points: np.ndarray, side: str,
-                     iris_ids: list[int]) -> float:
+                     iris_ids: list[int]) -> float | None:
+        """The iris's quick horizontal shift (px), or None where its limbus is
+        not sharp (or not seen) in this frame."""
         iris = points[iris_ids, :2].astype(np.float64)
         centre = iris[0]
         radius = float(np.linalg.norm(iris[1:] - centre, axis=1).mean())
         if radius < MIN_IRIS_RADIUS_PX:
-            return 0.0
+            return None
         history = self._history[side]
         start, start_radius = centre, radius
         if history:
@@ -81,16 +95,17 @@ class IrisMotion:
         x0, y0 = max(int(centre[0]) - half, 0), max(int(centre[1]) - half, 0)
         patch = rgb[y0:y0 + 2 * half, x0:x0 + 2 * half]
         if patch.shape[0] < 8 or patch.shape[1] < 8:
-            return 0.0
+            return None
         gray = cv2.cvtColor(patch, cv2.COLOR_RGB2GRAY).astype(np.float32)
+        self.refits += 1
         fit = refit_limbus(gray, start - [x0, y0], start_radius)
         if fit is None:
-            return 0.0
+            return None
         limbus_centre, limbus_radius, rms = fit
         offset = limbus_centre + [x0, y0] - centre
         if not (RADIUS_RANGE[0] * radius <= limbus_radius <= RADIUS_RANGE[1] * radius
                 and np.linalg.norm(offset) <= MAX_CENTRE_SHIFT * radius
                 and rms <= SHARP_RMS * limbus_radius):
-            return 0.0
+            return None
         history.append((offset[0], offset[1], limbus_radius))
         return float(offset[0] - np.mean([h[0] for h in history]))
