@@ -1,28 +1,29 @@
 """The iris's quick horizontal movements from its limbus edges, per frame.
 
 FaceMesh's iris model answers movements of a pixel or less in jumps. Rendered
-eyes turned slowly through 4 degrees (about 1.8 px) read back non-monotonic:
-FaceMesh's centre went 0, 0.8, 1.8, then back to 0.7 px, a slope of 0.10-0.20
-px per degree with 0.27-0.39 px of scatter about it, against 0.44 px per
-degree and 0.06 px for a circle fitted to the limbus edges (tracking/limbus.py).
-A 3-degree, 2 Hz oscillation came back at 0.05-2.5 times its size depending on
-where the eye sat. That is what made nystagmus on some faces, and on the
-re-tracked avatar, read small or not at all.
+eyes turned slowly through 4 degrees (about 1.8 px) read back non-monotonic,
+on one face 0, 0.8, 1.8, then back to 0.7 px: over 7 faces, slopes of
+0.10-0.65 px per degree with 0.12-0.39 px of scatter, against 0.42-0.47 px per
+degree and 0.04-0.07 px for a circle fitted to the limbus edges
+(tracking/limbus.py). A 3-degree, 3 Hz swing read at 0.38-2.0 times the
+limbus's swing, depending on the face and where the eye sat
+(benchmarks/iris_response.py). That is what made nystagmus on some faces, and
+on the re-tracked avatar, read small or not at all.
 
 So each frame, each eye's limbus circle is refitted from where the last one
-sat, and where its edges are sharp (RMS distance from the circle at most
-SHARP_RMS iris radii: nearly every rendered eye, 0-15 % of the eye reads of the
-real clips in ../shared/data) the iris landmarks move by the limbus centre's
-offset from FaceMesh's, less that offset's mean over the last HISTORY sharp
-frames. The quick part of a movement then comes from the limbus, and the slow
-part (held gaze, each eye's bias that the eye calibration learnt on FaceMesh
-alone) stays FaceMesh's, so calibration and anchors are unchanged.
+sat, and where its edges lie close to a circle (RMS distance at most SHARP_RMS
+iris radii: nearly every rendered eye; 0-53 % of the eye reads of the real
+clips in ../shared/data, most 0-20 %) the iris landmarks move by the limbus
+centre's offset from FaceMesh's, less that offset's mean over the last HISTORY
+such frames. The quick part of a movement then comes from the limbus, and the
+slow part (held gaze, each eye's bias that the eye calibration learnt on
+FaceMesh alone) stays FaceMesh's, so calibration and anchors are unchanged.
 
-Horizontal only. Vertical nystagmus read worse with the limbus's quick
-vertical part too (amplitude errors 0.31-0.45 against 0.16), and two normal
-controls got a sign: FaceMesh moves its upper-face landmarks, and with them the
-eyeball centres, with its own reading of a vertical movement, which the
-limbus's reading no longer matches.
+Horizontal only. In a prototype that took the quick vertical part too,
+vertical nystagmus read worse (amplitude errors 0.31-0.45 against 0.16) and two
+normal controls got a sign: FaceMesh moves its upper-face landmarks, and with
+them the eyeball centres, with its own reading of a vertical movement, which
+the limbus's reading no longer matches.
 """
 
 from __future__ import annotations
