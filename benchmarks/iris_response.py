@@ -24,14 +24,13 @@ import argparse
 import sys
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import SHARED_DATA, emit  # noqa: E402
 
 from realtime_mask.params import EyeParams, MaskParams  # noqa: E402
-from realtime_mask.tracking.eye_image import checked_limbus  # noqa: E402
+from realtime_mask.tracking.eye_image import checked_limbus, iris_patch  # noqa: E402
 from realtime_mask.tracking.iris_motion import IrisMotion  # noqa: E402
 from realtime_mask.tracking.landmarks import EYE_CONTOURS  # noqa: E402
 
@@ -41,15 +40,10 @@ HELD_YAWS = (-4.0, 0.0, 2.0, 5.0)
 
 
 def limbus_x(rgb: np.ndarray, points: np.ndarray, side: str) -> float:
-    iris = points[list(EYE_CONTOURS[side].iris), :2].astype(np.float64)
-    centre = iris[0]
-    radius = float(np.linalg.norm(iris[1:] - centre, axis=1).mean())
-    half = int(2 * radius) + 8
-    x0, y0 = max(int(centre[0]) - half, 0), max(int(centre[1]) - half, 0)
-    gray = cv2.cvtColor(rgb[y0:y0 + 2 * half, x0:x0 + 2 * half],
-                        cv2.COLOR_RGB2GRAY).astype(np.float32)
-    fit = checked_limbus(gray, centre - [x0, y0], radius)
-    return float(fit[0][0] + x0) if fit is not None else float("nan")
+    gray, centre, radius, origin = iris_patch(
+        rgb, points[list(EYE_CONTOURS[side].iris), :2].astype(np.float64))
+    fit = checked_limbus(gray, centre, radius)
+    return float(fit[0][0] + origin[0]) if fit is not None else float("nan")
 
 
 def read_centres(renderer, yaws) -> dict[str, np.ndarray]:

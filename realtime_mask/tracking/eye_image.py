@@ -48,6 +48,23 @@ def checked_limbus(gray: np.ndarray, iris_centre: np.ndarray, iris_radius: float
     return fit
 
 
+def iris_patch(rgb: np.ndarray, iris: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray, float, np.ndarray] | None:
+    """The grey levels around one iris (FaceMesh's five iris points, centre
+    first, in pixels): the float32 patch, the iris centre in it, the iris
+    radius, and the patch's top-left corner in the frame. None where the patch
+    is empty (the eye outside the frame)."""
+    centre = iris[0]
+    radius = float(np.linalg.norm(iris[1:] - centre, axis=1).mean())
+    half = int(2 * radius) + 8
+    origin = np.array([max(int(centre[0]) - half, 0), max(int(centre[1]) - half, 0)])
+    patch = rgb[origin[1]:origin[1] + 2 * half, origin[0]:origin[0] + 2 * half]
+    if not patch.size:
+        return None
+    gray = cv2.cvtColor(patch, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    return gray, centre - origin, radius, origin
+
+
 def _sorted_by_x(points: np.ndarray) -> np.ndarray:
     return points[np.argsort(points[:, 0])]
 
@@ -60,15 +77,10 @@ def read_eye_images(rgb: np.ndarray, landmarks: Landmarks) -> dict[str, EyeImage
     for side, contour in EYE_CONTOURS.items():
         lids = tuple(_sorted_by_x(pts[[contour.inner, *margin, contour.outer]])
                      for margin in (contour.upper, contour.lower))
-        iris = pts[list(contour.iris)]
-        centre = iris[0]
-        radius = float(np.linalg.norm(iris[1:] - centre, axis=1).mean())
-        half = int(2 * radius) + 8
-        x0, y0 = max(int(centre[0]) - half, 0), max(int(centre[1]) - half, 0)
-        patch = rgb[y0:y0 + 2 * half, x0:x0 + 2 * half]
-        if patch.size:
-            patches[side] = (cv2.cvtColor(patch, cv2.COLOR_RGB2GRAY).astype(np.float32),
-                             centre - [x0, y0], radius, tuple(lid - [x0, y0] for lid in lids))
+        patch = iris_patch(rgb, pts[list(contour.iris)])
+        if patch is not None:
+            gray, centre, radius, origin = patch
+            patches[side] = (gray, centre, radius, tuple(lid - origin for lid in lids))
 
     def read(side: str, known_radius: float | None = None) -> tuple[EyeImage, float | None]:
         if side not in patches:

@@ -30,10 +30,9 @@ from __future__ import annotations
 
 from collections import deque
 
-import cv2
 import numpy as np
 
-from .eye_image import MAX_CENTRE_SHIFT, MIN_IRIS_RADIUS_PX, RADIUS_RANGE
+from .eye_image import MAX_CENTRE_SHIFT, MIN_IRIS_RADIUS_PX, RADIUS_RANGE, iris_patch
 from .landmarks import EYE_CONTOURS, Landmarks
 from .limbus import refit_limbus
 
@@ -81,29 +80,22 @@ class IrisMotion:
                      iris_ids: list[int]) -> float | None:
         """The iris's quick horizontal shift (px), or None where its limbus is
         not sharp (or not seen) in this frame."""
-        iris = points[iris_ids, :2].astype(np.float64)
-        centre = iris[0]
-        radius = float(np.linalg.norm(iris[1:] - centre, axis=1).mean())
-        if radius < MIN_IRIS_RADIUS_PX:
+        patch = iris_patch(rgb, points[iris_ids, :2].astype(np.float64))
+        if patch is None or patch[2] < MIN_IRIS_RADIUS_PX:
             return None
+        gray, centre, radius, _ = patch
         history = self._history[side]
         start, start_radius = centre, radius
         if history:
             past = np.array(history)
             start = centre + past[:, :2].mean(axis=0)
             start_radius = float(np.median(past[:, 2]))
-        half = int(2 * radius) + 8
-        x0, y0 = max(int(centre[0]) - half, 0), max(int(centre[1]) - half, 0)
-        patch = rgb[y0:y0 + 2 * half, x0:x0 + 2 * half]
-        if patch.shape[0] < 8 or patch.shape[1] < 8:
-            return None
-        gray = cv2.cvtColor(patch, cv2.COLOR_RGB2GRAY).astype(np.float32)
         self.refits += 1
-        fit = refit_limbus(gray, start - [x0, y0], start_radius)
+        fit = refit_limbus(gray, start, start_radius)
         if fit is None:
             return None
         limbus_centre, limbus_radius, rms = fit
-        offset = limbus_centre + [x0, y0] - centre
+        offset = limbus_centre - centre
         if not (RADIUS_RANGE[0] * radius <= limbus_radius <= RADIUS_RANGE[1] * radius
                 and np.linalg.norm(offset) <= MAX_CENTRE_SHIFT * radius
                 and rms <= SHARP_RMS * limbus_radius):
