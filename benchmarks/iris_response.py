@@ -13,7 +13,8 @@ tracking/iris_motion.py hands on (FaceMesh's with the limbus's quick part).
                limbus's, and its spread over faces and positions
 
 Also: how often the limbus is sharp enough for IrisMotion on each real clip
-in ../shared/data/videos (its share of eye reads in the first 200 frames).
+in ../shared/data/videos (its share of eye reads in the first 200 frames), and
+how often it was tried at all (the rest were skipped after runs of misses).
 
 Usage: python benchmarks/iris_response.py [--faces 3]
 """
@@ -112,7 +113,8 @@ def real_clip_shares(frames: int) -> dict:
                 moved += sum(bool(refined.points[c.iris[0], 0] != landmarks.points[c.iris[0], 0])
                              for c in EYE_CONTOURS.values())
         out[path.name] = {"eye_reads": reads,
-                          "moved_share": round(moved / reads, 3) if reads else None}
+                          "moved_share": round(moved / reads, 3) if reads else None,
+                          "refit_share": round(motion.refits / reads, 3) if reads else None}
     return out
 
 

@@ -41,11 +41,15 @@ def checked_limbus(gray: np.ndarray, iris_centre: np.ndarray, iris_radius: float
     fit = limbus_circle(gray, iris_centre, iris_radius, known_radius)
     if fit is None:
         return None
-    centre, radius = fit
-    if not (RADIUS_RANGE[0] * iris_radius <= radius <= RADIUS_RANGE[1] * iris_radius
-            and np.linalg.norm(centre - iris_centre) <= MAX_CENTRE_SHIFT * iris_radius):
-        return None
-    return fit
+    return fit if near_facemesh_iris(*fit, iris_centre, iris_radius) else None
+
+
+def near_facemesh_iris(centre: np.ndarray, radius: float, iris_centre: np.ndarray,
+                       iris_radius: float) -> bool:
+    """Whether a limbus circle is near FaceMesh's iris (all in pixels): a fit
+    beyond this strayed onto another edge."""
+    return bool(RADIUS_RANGE[0] * iris_radius <= radius <= RADIUS_RANGE[1] * iris_radius
+                and np.linalg.norm(centre - iris_centre) <= MAX_CENTRE_SHIFT * iris_radius)
 
 
 def iris_patch(rgb: np.ndarray, iris: np.ndarray

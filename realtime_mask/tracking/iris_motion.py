@@ -32,7 +32,7 @@ from collections import deque
 
 import numpy as np
 
-from .eye_image import MAX_CENTRE_SHIFT, MIN_IRIS_RADIUS_PX, RADIUS_RANGE, iris_patch
+from .eye_image import MIN_IRIS_RADIUS_PX, iris_patch, near_facemesh_iris
 from .landmarks import EYE_CONTOURS, Landmarks
 from .limbus import refit_limbus
 
@@ -95,10 +95,9 @@ class IrisMotion:
         if fit is None:
             return None
         limbus_centre, limbus_radius, rms = fit
-        offset = limbus_centre - centre
-        if not (RADIUS_RANGE[0] * radius <= limbus_radius <= RADIUS_RANGE[1] * radius
-                and np.linalg.norm(offset) <= MAX_CENTRE_SHIFT * radius
+        if not (near_facemesh_iris(limbus_centre, limbus_radius, centre, radius)
                 and rms <= SHARP_RMS * limbus_radius):
             return None
+        offset = limbus_centre - centre
         history.append((offset[0], offset[1], limbus_radius))
         return float(offset[0] - np.mean([h[0] for h in history]))
