@@ -444,3 +444,31 @@ def test_a_synthetic_patients_gaze_zero_fixates_the_camera(face_model):
             assert abs(turn) < 0.05
             assert 1.0 < abs(eb.fixation_yaw_deg) < 4.0
         assert np.sign(r.lids["L"].eyeball.fixation_yaw_deg) == -1   # the left eye turns right
+
+
+def test_the_avatars_reflex_sits_as_on_an_eye_fixating_the_camera(face_model):
+    """The avatar's eyes stay parallel at gaze 0, but each corneal reflex sits
+    against its iris where it sits on a patient's eye turned in to fixate the
+    camera: on the iris centre at gaze 0 (horizontally), and off it as far as
+    on that eye."""
+    from dataclasses import replace as dc_replace
+
+    from realtime_mask.render import AvatarRenderer
+    from realtime_mask.render.appearance import NEUTRAL_APPEARANCE
+
+    look = dc_replace(NEUTRAL_APPEARANCE, corneal_reflex=0.9)
+    head = HeadPose(0.0, 0.0, 0.0)
+    with AvatarRenderer(face_model, W, H, appearance=look, reflex_as_fixating=True) as avatar, \
+            AvatarRenderer(face_model, W, H, appearance=look, fixate_camera=True) as patient, \
+            AvatarRenderer(face_model, W, H, appearance=look) as parallel:
+        assert all(avatar.lids[s].eyeball.fixation_yaw_deg == 0 for s in ("L", "R"))
+        for side in ("L", "R"):
+            for yaw, pitch in ((0.0, 0.0), (10.0, -5.0), (-15.0, 8.0)):
+                eye = EyeParams(yaw, pitch, 0.75, 0.95)
+                offsets = [r.reflex_position(side, eye, head)
+                           - r._iris_centre(r.lids[side].eyeball, eye, head)
+                           for r in (avatar, patient, parallel)]
+                assert np.allclose(offsets[0], offsets[1], atol=1e-6)
+                if yaw == 0.0:   # horizontally (the eyes turn in, not down, to the camera)
+                    assert abs(offsets[0][0]) < 0.01
+                    assert abs(offsets[2][0]) > 0.2     # parallel eyes: the reflex is off centre

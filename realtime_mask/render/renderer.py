@@ -24,8 +24,8 @@ import numpy as np
 from ..face_model.assets import PARTS, FaceModel
 from ..params import EXPRESSION_NAMES, EyeParams, HeadPose, MaskParams
 from .appearance import NEUTRAL_APPEARANCE, Appearance
-from .eye_model import (MARGIN_SAMPLES, SIDES, EyeLids, build_eye_lids, fit_sphere, lids_shut,
-                        rot_x, rot_y, rot_z)
+from .eye_model import (MARGIN_SAMPLES, SIDES, Eyeball, EyeLids, build_eye_lids, fit_sphere,
+                        lids_shut, rot_x, rot_y, rot_z)
 from .mesh import AvatarMesh, EyeMesh, build_avatar_mesh, build_eye_mesh
 from .placeholder import placeholder_rgb
 from .shaders import load_shader
@@ -95,6 +95,11 @@ def _fixation_yaw(centre: np.ndarray) -> float:
     """How far an eye at `centre` turns in to fixate the camera (degrees)."""
     d = CAMERA_POSITION - centre
     return float(np.degrees(np.arctan2(d[0], d[2])))
+
+
+def _fixating(eyeball: Eyeball) -> Eyeball:
+    """The eyeball with gaze 0 turned in to fixate the camera."""
+    return replace(eyeball, fixation_yaw_deg=_fixation_yaw(eyeball.centre))
 
 
 @dataclass(frozen=True)
@@ -169,13 +174,18 @@ class AvatarRenderer:
                  identity: np.ndarray | None = None,
                  appearance: Appearance | None = None, keep_eye_region: bool = False,
                  lid_wide_limit: float = 1.0, fixate_camera: bool = False,
-                 clip_eyes_to_lids: bool = False) -> None:
+                 reflex_as_fixating: bool = False, clip_eyes_to_lids: bool = False) -> None:
         """lid_wide_limit: the most eyeWide weight the lid solve may use. 1.0 for
         the avatar; synthetic patients extrapolate further, as lid retraction
         lifts the lid beyond a wide-eyed look.
         fixate_camera: gaze 0 converges on the camera, as a patient looking at
         the screen does (synthetic patients); the avatar's gaze 0 is parallel,
         the convention the eye read-out is calibrated in.
+        reflex_as_fixating: with the eyes drawn parallel at gaze 0, place each
+        corneal reflex against its iris as it sits on an eye turned in to fixate
+        the camera (the avatar: the Hirschberg sign of a patient looking at the
+        screen, without turning the drawn eyes in, which changed how FaceMesh
+        reads the lids of the session faces against the mean face's).
         clip_eyes_to_lids: draw each eyeball only between its lid margins as
         the frame's mesh places them (synthetic patients: on faces whose eyes
         sit further forward than ICT's lid shapes allow for, a lowered lid
@@ -194,9 +204,9 @@ class AvatarRenderer:
             self.lids = {s: replace(v, wide_limit=float(lid_wide_limit))
                          for s, v in self.lids.items()}
         if fixate_camera:
-            self.lids = {s: replace(v, eyeball=replace(
-                v.eyeball, fixation_yaw_deg=_fixation_yaw(v.eyeball.centre)))
-                for s, v in self.lids.items()}
+            self.lids = {s: replace(v, eyeball=_fixating(v.eyeball)) for s, v in self.lids.items()}
+        self._reflex_eyeballs = {s: _fixating(v.eyeball) if reflex_as_fixating else v.eyeball
+                                 for s, v in self.lids.items()}
         self._eye_ranges = eyes.ranges
         # per eye, the uniforms that never change (the eyes share one program)
         self._eye_constants = {
@@ -397,14 +407,24 @@ class AvatarRenderer:
         """Pixel position of the corneal reflex of a light at the camera: where
         the cornea's surface faces the camera, its curvature centre lying
         `appearance.reflex_lever` iris radii behind the centre of the painted
-        iris on the line of sight."""
-        eb = self.lids[side].eyeball
-        sight = eb.gaze_direction(eye.yaw_deg, eye.pitch_deg)
-        centre = eb.centre + (eb.painted_limbus_depth - self.appearance.reflex_lever * eb.iris_radius) * sight
+        iris on the line of sight (with reflex_as_fixating: the same offset from
+        the iris as on the eye turned in to fixate the camera)."""
+        drawn, lit = self.lids[side].eyeball, self._reflex_eyeballs[side]
         camera = np.linalg.inv(head_matrix(head.yaw_deg, head.pitch_deg, head.roll_deg)) \
             @ np.r_[CAMERA_POSITION, 1.0]
+        sight = lit.gaze_direction(eye.yaw_deg, eye.pitch_deg)
+        lever = lit.painted_limbus_depth - self.appearance.reflex_lever * lit.iris_radius
+        centre = lit.centre + lever * sight
         to_camera = camera[:3] - centre
-        return self.project(centre + CORNEA_RADIUS_CM * to_camera / np.linalg.norm(to_camera), head)
+        reflex = self.project(centre + CORNEA_RADIUS_CM * to_camera / np.linalg.norm(to_camera),
+                              head)
+        if lit is drawn:
+            return reflex
+        return reflex - self._iris_centre(lit, eye, head) + self._iris_centre(drawn, eye, head)
+
+    def _iris_centre(self, eb: Eyeball, eye: EyeParams, head: HeadPose) -> np.ndarray:
+        sight = eb.gaze_direction(eye.yaw_deg, eye.pitch_deg)
+        return self.project(eb.centre + eb.painted_limbus_depth * sight, head)
 
     def _read_rgba(self, params: MaskParams) -> np.ndarray:
         self._pose(params)
