@@ -241,10 +241,12 @@ class FaceFitter:
         eyes = {side: self.eye_calibration.apply(side, eye)
                 for side, eye in self.eyes.measure(landmarks, head, timestamp, covered).items()}
         images = eye_images or {}
-        eyes, anchored = self.reflex_anchor.apply(
-            eyes, {side: image.reflex for side, image in images.items()})
+        # lids first: the reflex anchor reads its vertical part only while the
+        # lids stand clear of the limbus, which the anchored lids tell better
         eyes = self.lid_anchor.apply(eyes, {side: image.upper_lid for side, image in images.items()},
                                      pose.yaw_deg, pose.pitch_deg)
+        eyes, anchored = self.reflex_anchor.apply(
+            eyes, {side: image.reflex for side, image in images.items()})
         conf = float(landmarks.confidence) * float(np.clip(1.0 - rms / RESIDUAL_SCALE_CM, 0, 1))
         return MaskParams(
             timestamp=float(timestamp), face_present=True, confidence=conf,
