@@ -12,7 +12,7 @@ FRAMES = 180      # 6 s: the reflex anchor needs its window after the read-out s
 
 
 def _read_deviation(face_model, seed: int, deviation_deg: float) -> tuple[float, float]:
-    """Median (horizontal deviation, share of anchored frames) of the last 2 s."""
+    """Median (horizontal deviation, share of anchored frames) of the last 3 s."""
     right = EyeParams(deviation_deg / 2, 0.0, 0.75, 0.95)
     left = EyeParams(-deviation_deg / 2, 0.0, 0.75, 0.95)
     rows = []
@@ -29,14 +29,14 @@ def _read_deviation(face_model, seed: int, deviation_deg: float) -> tuple[float,
                 rows.append((q.right_eye.yaw_deg - q.left_eye.yaw_deg, q.reflex_anchored))
     finally:
         renderer.close()
-    last = np.array(rows[-60:], float)
+    last = np.array(rows[-90:], float)
     return float(np.median(last[:, 0])), float(last[:, 1].mean())
 
 
 @pytest.mark.parametrize("seed, deviation", [(0, 0.0), (1138, 0.0), (1138, 8.0)])
 def test_re_tracked_avatar_reads_its_deviation_from_its_reflexes(face_model, seed, deviation):
-    # Without the reflex (and with parallel eyes at gaze 0) the landmarks alone
-    # read face 1138's straight eyes as 3-7 degrees eso.
+    # Without the reflex the landmarks alone read face 1138's straight eyes as
+    # 3-7 degrees eso; the bar is the issue's 2 degree target.
     measured, anchored = _read_deviation(face_model, seed, deviation)
     assert anchored == 1.0
-    assert measured == pytest.approx(deviation, abs=1.5)
+    assert measured == pytest.approx(deviation, abs=2.0)
