@@ -300,8 +300,7 @@ def test_vertical_drag_correction_does_not_outlive_the_session(face_model):
 
     used, fresh = FaceFitter(face_model), FaceFitter(face_model)
     with AvatarRenderer(face_model) as renderer:
-        # straight ahead past the correction's warm-up (eyes.DRAG_WARMUP_S), then up
-        up = list(_held_pitch_frames(renderer, (0, 15), 45))
+        up = list(_held_pitch_frames(renderer, (0, 15), 30))
         straight = renderer.render(MaskParams(face_present=True, confidence=1))
     with MediaPipeTracker(static_image_mode=True) as tracker:
         for i, (_, frame) in enumerate(up):

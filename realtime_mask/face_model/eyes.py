@@ -114,13 +114,6 @@ DEFAULT_IRIS_RADIUS_CM = 0.585
 CORNER_TAU_S = 0.5     # low-pass of the corner-placed eyeball centre (module docstring)
 DRAG_TAU_S = 0.5       # low-pass of the vertical drag correction (module docstring)
 DRAG_BASELINE_TAU_S = 10.0   # the session's usual vertical gaze, which is not corrected
-# The baseline starts once the fitted face shape has settled (fitter.py's first
-# 30 frames): started on the first frame, it carried that frame's misplaced
-# head frame for the 10 s it takes to forget it, and re-tracked avatars read
-# both eyes 10-17 degrees up for most of an 8 s clip. (A plain mean until
-# DRAG_BASELINE_TAU_S had passed instead took up the gaze positions a patient
-# was asked to look at early, and their lids read up to 2.4 mm low.)
-DRAG_WARMUP_S = 1.0
 HISTORY = 300          # frames in the running medians (~10 s at 30 fps)
 MEDIAN_REFRESH = 10    # samples between recomputations of a running median
 WARMUP = 15            # samples before a running median replaces the default
@@ -236,7 +229,6 @@ class _DragState:
         self.baseline: dict[str, float] = {}
         self.offset = 0.0
         self.last_time: float | None = None
-        self.first_time: float | None = None
 
 
 class _RunningMedian:
@@ -328,10 +320,6 @@ class EyeModel:
         d = self._drag
         dt = float(np.clip(timestamp - d.last_time, 0.0, 0.5)) if d.last_time is not None else 0.0
         d.last_time = timestamp
-        if d.first_time is None:
-            d.first_time = timestamp
-        if timestamp - d.first_time < DRAG_WARMUP_S:
-            return d.offset
         moved = {}
         for side, c in CONTOURS.items():
             st = self._state[side]
