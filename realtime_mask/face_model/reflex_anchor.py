@@ -43,8 +43,9 @@ from ..tracking.reflex import Reflex
 # over a session's first 2-3 s (from 15 degrees off on a rendered face) and
 # then moves by about 2 degrees as the head turns, while the reflexes hold
 # still: a 10 s window kept the start's transient for most of an 8 s clip
-# (the re-tracked avatars of benchmarks/fidelity.py, median deviation error
-# 3.6 -> 2.9 degrees with 3 s; the patients' MaskParams 1.40 -> 1.41).
+# (benchmarks/fidelity.py, avatars with reflexes on eyes turned in to the
+# camera: re-tracked median deviation error 3.6 -> 2.9 degrees with 3 s; the
+# patients' MaskParams 1.40 -> 1.41).
 HISTORY = 30            # pairs (3 s)
 MIN_PAIRS = 12          # pairs with both reflexes (1.2 s) before the anchor applies
 # What one light near the camera gives, and what is plausible (a pair outside
