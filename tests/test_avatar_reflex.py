@@ -1,5 +1,6 @@
-"""The avatar looks at the camera and shows the corneal reflex of a light at it,
-so a re-tracked avatar reads the deviation it was given (Hirschberg)."""
+"""The avatar shows the corneal reflex of a light at the camera, placed as on
+eyes fixating it, so a re-tracked avatar reads the deviation it was given
+(Hirschberg)."""
 
 import numpy as np
 import pytest

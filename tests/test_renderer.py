@@ -455,6 +455,7 @@ def test_the_avatars_reflex_sits_as_on_an_eye_fixating_the_camera(face_model):
 
     from realtime_mask.render import AvatarRenderer
     from realtime_mask.render.appearance import NEUTRAL_APPEARANCE
+    from realtime_mask.render.renderer import iris_point
 
     look = dc_replace(NEUTRAL_APPEARANCE, corneal_reflex=0.9)
     head = HeadPose(0.0, 0.0, 0.0)
@@ -466,7 +467,7 @@ def test_the_avatars_reflex_sits_as_on_an_eye_fixating_the_camera(face_model):
             for yaw, pitch in ((0.0, 0.0), (10.0, -5.0), (-15.0, 8.0)):
                 eye = EyeParams(yaw, pitch, 0.75, 0.95)
                 offsets = [r.reflex_position(side, eye, head)
-                           - r._iris_centre(r.lids[side].eyeball, eye, head)
+                           - r.project(iris_point(r.lids[side].eyeball, eye), head)
                            for r in (avatar, patient, parallel)]
                 assert np.allclose(offsets[0], offsets[1], atol=1e-6)
                 if yaw == 0.0:   # horizontally (the eyes turn in, not down, to the camera)

@@ -97,6 +97,12 @@ def _fixation_yaw(centre: np.ndarray) -> float:
     return float(np.degrees(np.arctan2(d[0], d[2])))
 
 
+def iris_point(eyeball: Eyeball, eye: EyeParams) -> np.ndarray:
+    """Head-space centre of the painted iris for the eye's gaze."""
+    return eyeball.centre + eyeball.painted_limbus_depth * eyeball.gaze_direction(
+        eye.yaw_deg, eye.pitch_deg)
+
+
 def _fixating(eyeball: Eyeball) -> Eyeball:
     """The eyeball with gaze 0 turned in to fixate the camera."""
     return replace(eyeball, fixation_yaw_deg=_fixation_yaw(eyeball.centre))
@@ -410,21 +416,17 @@ class AvatarRenderer:
         iris on the line of sight (with reflex_as_fixating: the same offset from
         the iris as on the eye turned in to fixate the camera)."""
         drawn, lit = self.lids[side].eyeball, self._reflex_eyeballs[side]
-        camera = np.linalg.inv(head_matrix(head.yaw_deg, head.pitch_deg, head.roll_deg)) \
-            @ np.r_[CAMERA_POSITION, 1.0]
+        pose = head_matrix(head.yaw_deg, head.pitch_deg, head.roll_deg)
+        camera = (np.linalg.inv(pose) @ np.r_[CAMERA_POSITION, 1.0])[:3]
         sight = lit.gaze_direction(eye.yaw_deg, eye.pitch_deg)
         lever = lit.painted_limbus_depth - self.appearance.reflex_lever * lit.iris_radius
         centre = lit.centre + lever * sight
-        to_camera = camera[:3] - centre
-        reflex = self.project(centre + CORNEA_RADIUS_CM * to_camera / np.linalg.norm(to_camera),
-                              head)
+        to_camera = camera - centre
+        reflex = centre + CORNEA_RADIUS_CM * to_camera / np.linalg.norm(to_camera)
         if lit is drawn:
-            return reflex
-        return reflex - self._iris_centre(lit, eye, head) + self._iris_centre(drawn, eye, head)
-
-    def _iris_centre(self, eb: Eyeball, eye: EyeParams, head: HeadPose) -> np.ndarray:
-        sight = eb.gaze_direction(eye.yaw_deg, eye.pitch_deg)
-        return self.project(eb.centre + eb.painted_limbus_depth * sight, head)
+            return self._pixels(reflex[None, :], pose)[0]
+        px = self._pixels(np.array([reflex, iris_point(lit, eye), iris_point(drawn, eye)]), pose)
+        return px[0] - px[1] + px[2]
 
     def _read_rgba(self, params: MaskParams) -> np.ndarray:
         self._pose(params)
