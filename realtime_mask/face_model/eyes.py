@@ -70,6 +70,14 @@ degrees with the correction, 4.0 and 0.2 without). With o that offset:
   head_c -= h / (1 - h) * o        corner_c -= c / (1 - h) * o
 (o is what is left of the iris displacement after the head frame took its
 share h, hence the 1 / (1 - h)).
+The usual value starts from the session's first frame, but "straight ahead"
+hangs on the head frame, which moves while the fitter settles the face's
+shape over its first frames (fitter.IDENTITY_FRAMES). Once it has, those
+frames are measured again with the settled shape and their median becomes the
+usual value (`remeasure_drag_baseline`): a median, so a patient who looks
+aside late in that second, as the nine-gaze script does, keeps a level
+baseline. Taken from the first frame, the transient stayed for about 10 s:
+re-tracked avatars with straight eyes read 4-20 degrees up or down.
 
 Lids (upper_lid, lower_lid), in iris radii. Each landmark of the eye is
 expressed relative to the iris centre in the head's image axes (u along the
@@ -229,6 +237,11 @@ class _DragState:
         self.baseline: dict[str, float] = {}
         self.offset = 0.0
         self.last_time: float | None = None
+        # the session's first frames, while the fitter still estimates the
+        # face's shape: (frame number, each open eye's iris image position);
+        # None once the baseline was measured again over them
+        self.frames = 0
+        self.early: list[tuple[int, dict[str, np.ndarray]]] | None = []
 
 
 class _RunningMedian:
@@ -320,16 +333,18 @@ class EyeModel:
         d = self._drag
         dt = float(np.clip(timestamp - d.last_time, 0.0, 0.5)) if d.last_time is not None else 0.0
         d.last_time = timestamp
+        frame, d.frames = d.frames, d.frames + 1
+        # both eyes open in the last frame: a blinking or drooping lid pulls
+        # FaceMesh's iris, and a covered eye is drawn by its guess
+        if any(covered.get(side) or not st.last_aperture > IRIS_OPEN_MIN * st.aperture.value
+               for side, st in self._state.items()):
+            return d.offset                     # hold the correction
+        irises = {side: xy[c.iris[0]].copy() for side, c in CONTOURS.items()}
+        if d.early is not None:
+            d.early.append((frame, irises))
         moved = {}
-        for side, c in CONTOURS.items():
-            st = self._state[side]
-            # both eyes open in the last frame: a blinking or drooping lid
-            # pulls FaceMesh's iris, and a covered eye is drawn by its guess
-            if covered.get(side) or not st.last_aperture > IRIS_OPEN_MIN * st.aperture.value:
-                return d.offset                 # hold the correction
-            g = self.geometry[side]
-            straight = head.image_xy(g.centre + (0.0, 0.0, g.rho))
-            o = float((inv_basis @ (xy[c.iris[0]] - straight))[1])
+        for side in CONTOURS:
+            o = self._vertical_offset(side, irises[side], head, inv_basis)
             base = d.baseline.setdefault(side, o)
             d.baseline[side] = base + dt / (DRAG_BASELINE_TAU_S + dt) * (o - base)
             moved[side] = o - d.baseline[side]
@@ -340,6 +355,30 @@ class EyeModel:
         shared = float(np.sign(a) * min(abs(a), abs(b))) if a * b > 0 else 0.0
         d.offset += dt / (DRAG_TAU_S + dt) * (shared - d.offset)
         return d.offset
+
+    def _vertical_offset(self, side: str, iris_xy: np.ndarray, head: HeadFrame,
+                         inv_basis: np.ndarray) -> float:
+        """The iris's vertical offset from where it would look straight ahead (cm, head axis)."""
+        g = self.geometry[side]
+        straight = head.image_xy(g.centre + (0.0, 0.0, g.rho))
+        return float((inv_basis @ (iris_xy - straight))[1])
+
+    def remeasure_drag_baseline(self, heads: list[HeadFrame]) -> None:
+        """heads: the session's first frames' head frames, fitted again with the
+        face shape the fitter has settled on. The drag baseline is measured
+        again over those frames (the median of their offsets), so the shape's
+        transient is not taken for the patient's usual vertical gaze (module
+        docstring). Once per session."""
+        d = self._drag
+        early, d.early = d.early or [], None
+        samples = [(heads[i], irises) for i, irises in early if i < len(heads)]
+        if not samples:
+            return
+        for side in CONTOURS:
+            d.baseline[side] = float(np.median([
+                self._vertical_offset(side, irises[side], head,
+                                      np.linalg.inv(head.scale * head.rotation[:2, :2]))
+                for head, irises in samples]))
 
     def _held(self, side: str) -> EyeParams:
         st = self._state[side]

@@ -191,6 +191,7 @@ class FaceFitter:
         self.identity = np.zeros(self._ident.shape[0], np.float32)
         self._identity_frames = 0
         self._frames = 0
+        self._first_frames: list[tuple[np.ndarray, np.ndarray]] = []
         self._session_offset = np.zeros_like(self._ict_mean)
         self._person = np.zeros_like(self._ict_mean)      # identity + session offset
         self._set_view(0.0, 0.0)
@@ -214,9 +215,8 @@ class FaceFitter:
         # lost face, and leaves the session state untouched.
         if not np.isfinite(landmarks.points).all() or np.ptp(p[:, :2], axis=0).min() < 1.0:
             return MaskParams.no_face(timestamp)
-        rigid_shape = (self._shape_rigid
-                       + _vm(self._weights.astype(np.float32), self._expr_rigid)).reshape(-1, 3)
-        s, r, t = similarity(rigid_shape, p[self.rigid], self._rigid_w)
+        pose_weights = self._weights
+        s, r, t = self._pose(p[self.rigid], pose_weights)
         if not (np.isfinite(s) and s > 0):
             return MaskParams.no_face(timestamp)
 
@@ -233,13 +233,21 @@ class FaceFitter:
         err = resid - expr_part
         rms = float(np.sqrt(np.mean(err * err, dtype=np.float64)))
         self._frames += 1
+        if self._frames <= IDENTITY_FRAMES:
+            self._first_frames.append((p[self.rigid], pose_weights))
         if self._frames <= IDENTITY_FRAMES or self._frames % IDENTITY_UPDATE_EVERY == 0:
             self._update_shape(y, expr_part)
 
         head = HeadFrame(scale=s, rotation=r, translation=t)
         self.last_head = head
-        eyes = {side: self.eye_calibration.apply(side, eye)
-                for side, eye in self.eyes.measure(landmarks, head, timestamp, covered).items()}
+        measured = self.eyes.measure(landmarks, head, timestamp, covered)
+        if self._frames == IDENTITY_FRAMES:
+            # the face's shape has settled: the first frames' head frames again
+            # with it, for the eyes' drag baseline (eyes.py)
+            self.eyes.remeasure_drag_baseline(
+                [HeadFrame(*self._pose(*frame)) for frame in self._first_frames])
+            self._first_frames = []
+        eyes = {side: self.eye_calibration.apply(side, eye) for side, eye in measured.items()}
         images = eye_images or {}
         # lids first: the reflex anchor reads its vertical part only while the
         # lids stand clear of the limbus, which the anchored lids tell better
@@ -252,6 +260,13 @@ class FaceFitter:
             timestamp=float(timestamp), face_present=True, confidence=conf,
             head=pose, expression=w[:self._n_out].astype(np.float32),
             left_eye=eyes["left"], right_eye=eyes["right"], reflex_anchored=anchored)
+
+    def _pose(self, rigid_points: np.ndarray, weights: np.ndarray):
+        """s, R, t of the current face shape with these expression weights onto
+        the rigid landmarks (camera frame)."""
+        shape = (self._shape_rigid
+                 + _vm(weights.astype(np.float32), self._expr_rigid)).reshape(-1, 3)
+        return similarity(shape, rigid_points, self._rigid_w)
 
     def _update_shape(self, y: np.ndarray, expr_part: np.ndarray) -> None:
         """Identity + session offset: a running mean over the first frames (joint
