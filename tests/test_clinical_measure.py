@@ -337,6 +337,21 @@ def test_eye_oscillation_in_step_with_the_head_is_not_nystagmus(head_share, coup
         assert ny.frequency_hz == pytest.approx(1.5, abs=0.05)
 
 
+@pytest.mark.parametrize("hz,coupled", [(1.5, True), (4.0, False)])
+def test_fast_swing_that_drags_the_head_pose_is_still_nystagmus(hz, coupled):
+    """FaceMesh carries the face a little with the eyes: a head pose following
+    the eye at 0.22 of its swing. At nod speed that counts as head coupling;
+    at 4 Hz (re-tracked avatars of the 4 Hz patients) it is the nystagmus."""
+    n = 300
+    wave = sinus(n, hz, 2.0)
+    noise = np.random.default_rng(4).normal(0, 0.1, (2, n))
+    frames = stream(n, right=(wave + noise[0], np.zeros(n)), left=(wave + noise[1], np.zeros(n)),
+                    head_yaw=-0.22 * wave)
+    ny = measure_nystagmus(ParamsTrack.from_params(frames))
+    assert ny.head_coupled is coupled
+    assert ny.present is (not coupled)
+
+
 def test_short_and_empty_streams_do_not_crash():
     s = summarize([])
     assert s.frames == 0 and s.signs() == set()

@@ -18,6 +18,11 @@ head pose leaking into the gaze read-out, not nystagmus. On 11 real clips of
 people without eye signs (talking, nodding, animated portraits) 4 of the 5
 "nystagmus" found at 1.1-1.2 Hz were such (|r| 0.54-0.78, head/eye 0.21-0.67);
 the synthetic nystagmus patients, head still, show head/eye 0.02-0.15.
+The rule holds below HEAD_COUPLING_MAX_HZ: nods, turns and the eyes'
+compensation of them are slow. Above it a head pose that follows the eye at a
+fifth of its swing is FaceMesh carrying the face with the eyes: re-tracked
+avatars of the 3 Hz vertical and 4 Hz horizontal nystagmus patients read
+head/eye 0.21-0.23 (|r| 0.86-0.88) with their heads drawn still.
 
 Nystagmus moves both eyes together, so when both eyes are seen their traces
 must be coherent at the beat frequency (magnitude-squared coherence >=
@@ -54,6 +59,7 @@ MIN_AMPLITUDE_DEG = 0.8     # peak-to-peak of the fundamental
 JERK_SKEW = 1.0
 HEAD_COUPLING_R = 0.5
 HEAD_COUPLING_RATIO = 0.2
+HEAD_COUPLING_MAX_HZ = 2.5
 COUPLING_BAND_HZ = 0.4       # half-width of the band around the beat frequency
 MAX_EYE_FREQUENCY_GAP_HZ = 0.3
 MIN_EYE_COHERENCE = 0.7
@@ -267,7 +273,8 @@ def measure_nystagmus(track: ParamsTrack) -> Nystagmus:
     freq = float(np.mean([h.frequency_hz for h in hits]))
     eye = _mean_of_seen(getattr(g, f"right_{main}"), getattr(g, f"left_{main}"))
     r, head_share = head_coupling(track, eye, main, freq, fs)
-    if abs(r) >= HEAD_COUPLING_R and head_share >= HEAD_COUPLING_RATIO:
+    if (freq < HEAD_COUPLING_MAX_HZ and abs(r) >= HEAD_COUPLING_R
+            and head_share >= HEAD_COUPLING_RATIO):
         return Nystagmus(False, float("nan"), 0.0, None, None, None, 0.5, per_eye,
                          head_coupled=True)
     if len(hits) == 2 and eye_coherence(g, main, freq, fs) < MIN_EYE_COHERENCE:
