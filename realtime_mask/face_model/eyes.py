@@ -238,10 +238,9 @@ class _DragState:
         self.offset = 0.0
         self.last_time: float | None = None
         # the session's first frames, while the fitter still estimates the
-        # face's shape: (frame number, each open eye's iris image position);
-        # None once the baseline was measured again over them
-        self.frames = 0
-        self.early: list[tuple[int, dict[str, np.ndarray]]] | None = []
+        # face's shape: each frame's iris image positions, or None where an eye
+        # was shut or covered; None once the baseline was measured again
+        self.early: list[dict[str, np.ndarray] | None] | None = []
 
 
 class _RunningMedian:
@@ -333,15 +332,16 @@ class EyeModel:
         d = self._drag
         dt = float(np.clip(timestamp - d.last_time, 0.0, 0.5)) if d.last_time is not None else 0.0
         d.last_time = timestamp
-        frame, d.frames = d.frames, d.frames + 1
         # both eyes open in the last frame: a blinking or drooping lid pulls
         # FaceMesh's iris, and a covered eye is drawn by its guess
-        if any(covered.get(side) or not st.last_aperture > IRIS_OPEN_MIN * st.aperture.value
-               for side, st in self._state.items()):
-            return d.offset                     # hold the correction
-        irises = {side: xy[c.iris[0]].copy() for side, c in CONTOURS.items()}
+        both_open = not any(covered.get(side)
+                            or not st.last_aperture > IRIS_OPEN_MIN * st.aperture.value
+                            for side, st in self._state.items())
+        irises = {side: xy[c.iris[0]] for side, c in CONTOURS.items()} if both_open else None
         if d.early is not None:
-            d.early.append((frame, irises))
+            d.early.append(irises)
+        if irises is None:
+            return d.offset                     # hold the correction
         moved = {}
         for side in CONTOURS:
             o = self._vertical_offset(side, irises[side], head, inv_basis)
@@ -371,14 +371,16 @@ class EyeModel:
         docstring). Once per session."""
         d = self._drag
         early, d.early = d.early or [], None
-        samples = [(heads[i], irises) for i, irises in early if i < len(heads)]
-        if not samples:
-            return
-        for side in CONTOURS:
-            d.baseline[side] = float(np.median([
-                self._vertical_offset(side, irises[side], head,
-                                      np.linalg.inv(head.scale * head.rotation[:2, :2]))
-                for head, irises in samples]))
+        offsets = {side: [] for side in CONTOURS}
+        for head, irises in zip(heads, early):
+            if irises is None:
+                continue
+            inv_basis = np.linalg.inv(head.scale * head.rotation[:2, :2])
+            for side in CONTOURS:
+                offsets[side].append(self._vertical_offset(side, irises[side], head, inv_basis))
+        for side, values in offsets.items():
+            if values:
+                d.baseline[side] = float(np.median(values))
 
     def _held(self, side: str) -> EyeParams:
         st = self._state[side]
