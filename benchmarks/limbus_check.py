@@ -52,7 +52,7 @@ def eye_rows(rgb: np.ndarray, landmarks) -> dict[str, dict]:
         fit = limbus_circle(gray, fm_centre, fm_r)
         if fit is None:
             continue
-        limbus, limbus_r = fit
+        limbus, limbus_r = fit.centre, fit.radius
         lid = pts[[c.inner, *c.upper, c.outer]]
         lid = lid[np.argsort(lid[:, 0])]
 

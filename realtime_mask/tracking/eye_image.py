@@ -15,12 +15,13 @@ import numpy as np
 
 from .landmarks import EYE_CONTOURS, Landmarks
 from .lid_margin import upper_lid_margin
-from .limbus import limbus_circle
+from .limbus import Limbus, limbus_circle
 from .reflex import Reflex, find_reflex
 
 MIN_IRIS_RADIUS_PX = 3.0    # smaller irises cannot place a reflex or a margin
 MAX_CENTRE_SHIFT = 0.5      # limbus centre vs FaceMesh's, in iris radii: beyond it the fit failed
 RADIUS_RANGE = (0.6, 1.6)   # limbus radius vs FaceMesh's
+RADIUS_AGREEMENT = 0.04     # the two eyes' limbus radii (a turned head puts one eye nearer)
 
 
 @dataclass(frozen=True)
@@ -31,17 +32,18 @@ class EyeImage:
 
 
 def checked_limbus(gray: np.ndarray, iris_centre: np.ndarray, iris_radius: float,
-                   known_radius: float | None = None) -> tuple[np.ndarray, float] | None:
+                   known_radius: float | None = None, fixed: bool = False) -> Limbus | None:
     """The limbus circle (centre, radius in pixels) near FaceMesh's iris
     (centre and radius, pixels), or None when the iris is too small, its limbus
     does not show, or the fit strays from FaceMesh's iris. known_radius: the
-    other eye's limbus radius, for an eye whose limbus shows on one side only."""
+    other eye's limbus radius, for an eye whose limbus shows on one side only
+    (with fixed: the circle takes it wherever its limbus shows)."""
     if iris_radius < MIN_IRIS_RADIUS_PX:
         return None
-    fit = limbus_circle(gray, iris_centre, iris_radius, known_radius)
+    fit = limbus_circle(gray, iris_centre, iris_radius, known_radius, fixed)
     if fit is None:
         return None
-    return fit if near_facemesh_iris(*fit, iris_centre, iris_radius) else None
+    return fit if near_facemesh_iris(fit.centre, fit.radius, iris_centre, iris_radius) else None
 
 
 def near_facemesh_iris(centre: np.ndarray, radius: float, iris_centre: np.ndarray,
@@ -75,7 +77,8 @@ def _sorted_by_x(points: np.ndarray) -> np.ndarray:
 
 def read_eye_images(rgb: np.ndarray, landmarks: Landmarks) -> dict[str, EyeImage]:
     """Both eyes ("right"/"left" = the patient's own sides). An eye whose
-    limbus shows on one side only borrows the other eye's iris radius."""
+    limbus shows on one side only, or whose lid hides its top, borrows the
+    other eye's iris radius."""
     pts = landmarks.points[:, :2].astype(np.float64)
     patches = {}
     for side, contour in EYE_CONTOURS.items():
@@ -86,20 +89,35 @@ def read_eye_images(rgb: np.ndarray, landmarks: Landmarks) -> dict[str, EyeImage
             gray, centre, radius, origin = patch
             patches[side] = (gray, centre, radius, tuple(lid - origin for lid in lids))
 
-    def read(side: str, known_radius: float | None = None) -> tuple[EyeImage, float | None]:
+    def read(side: str, known_radius: float | None = None, fixed: bool = False
+             ) -> tuple[EyeImage, Limbus | None]:
         if side not in patches:
             return EyeImage(), None
         gray, centre, radius, lids = patches[side]
-        limbus = checked_limbus(gray, centre, radius, known_radius)
+        limbus = checked_limbus(gray, centre, radius, known_radius, fixed)
         if limbus is None:
             return EyeImage(), None
-        return (EyeImage(reflex=find_reflex(gray, limbus, lids),
-                         upper_lid=upper_lid_margin(gray, limbus, lids[0])), limbus[1])
+        circle = (limbus.centre, limbus.radius)
+        return (EyeImage(reflex=find_reflex(gray, circle, lids),
+                         upper_lid=upper_lid_margin(gray, circle, lids[0])), limbus)
 
     out = {side: read(side) for side in EYE_CONTOURS}
+    # An eye without a reflex (its limbus may show on one side only) reads
+    # again with the other eye's radius. So does one whose radius disagrees
+    # with the other eye's where its edges fit their circle worse (a low lid
+    # hides the top of its limbus, and the rays there find the lid): the
+    # other radius is kept where its circle fits this eye's edges better.
+    # (The two irises need not be drawn alike: a synthetic face's read 10.0
+    # and 10.6 px, each circle sharp.)
     for side, other in (("right", "left"), ("left", "right")):
-        if out[side][0].reflex is None and out[other][0].reflex is not None:
-            retry = read(side, known_radius=out[other][1])
+        (image, limbus), (other_image, reference) = out[side], out[other]
+        if image.reflex is None and other_image.reflex is not None:
+            retry = read(side, known_radius=reference.radius)
             if retry[0].reflex is not None:
+                out[side] = retry
+        elif (limbus is not None and reference is not None and reference.rms < limbus.rms
+              and abs(limbus.radius / reference.radius - 1.0) > RADIUS_AGREEMENT):
+            retry = read(side, known_radius=reference.radius, fixed=True)
+            if retry[1] is not None and retry[1].rms < limbus.rms:
                 out[side] = retry
     return {side: image for side, (image, _) in out.items()}

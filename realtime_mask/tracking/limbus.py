@@ -7,9 +7,18 @@ to 0.22). A circle through the iris-to-sclera step, on rays to the left and
 right of the iris (the lids cover the top and bottom), had 0.008 (90 % within
 0.017): the two eyes' circles stray alike. It needs sclera on both sides, or
 the iris radius from the other eye.
+
+A low lid hides the top of the limbus, and the rays there meet the lid's edge
+instead: on a synthetic 1 mm ptosis the fit swung between 9.7 and 11.0 px
+from frame to frame (the other eye's: 11.0-11.2 px), and the lid margin read
+against it between 1.0 and 3.4 mm. Both irises are the same size, so the eye
+whose edges fit its circle worse can take the other eye's radius
+(tracking/eye_image.py).
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -34,6 +43,12 @@ _ANGLES = np.radians(np.r_[180 + np.linspace(-SECTOR_DEG, SECTOR_DEG, RAYS_PER_S
                            np.linspace(-SECTOR_DEG, SECTOR_DEG, RAYS_PER_SIDE)])
 _DIRS = np.c_[np.cos(_ANGLES), np.sin(_ANGLES)]
 _SIDE = np.repeat([0, 1], RAYS_PER_SIDE)
+
+
+class Limbus(NamedTuple):
+    centre: np.ndarray       # pixels
+    radius: float            # pixels
+    rms: float               # RMS distance of the kept edges from the circle, pixels
 
 
 def _quantiles(values: np.ndarray, *q: float) -> list[float]:
@@ -88,11 +103,12 @@ def _fixed_radius_centre(edge: np.ndarray, radius: float, start: np.ndarray) -> 
     return c
 
 
-def _fit(edge: np.ndarray, side: np.ndarray, radius: float | None
-         ) -> tuple[np.ndarray, float] | None:
+def _fit(edge: np.ndarray, side: np.ndarray, radius: float | None, fixed: bool = False
+         ) -> Limbus | None:
     """Circle through the edges, the worst quarter dropped. One side's arc
     alone cannot tell the centre from the radius: it needs `radius` (known
-    from the other eye), else None."""
+    from the other eye), else None. fixed: take `radius` even where both
+    sides show."""
     both = min(np.sum(side == 0), np.sum(side == 1)) >= MIN_SIDE_EDGES
     if len(edge) < MIN_EDGES or not (both or radius):
         return None
@@ -104,51 +120,46 @@ def _fit(edge: np.ndarray, side: np.ndarray, radius: float | None
         cc = _fixed_radius_centre(edge, r, edge.mean(0) + r * inward)
     residual = np.abs(np.linalg.norm(edge - cc, axis=1) - r)
     keep = residual <= _quantiles(residual, 0.75)[0]
-    if both and min(np.sum(keep & (side == 0)), np.sum(keep & (side == 1))) >= MIN_SIDE_EDGES:
-        return _circle(edge[keep])
-    if radius:
+    if (both and not (fixed and radius)
+            and min(np.sum(keep & (side == 0)), np.sum(keep & (side == 1))) >= MIN_SIDE_EDGES):
+        cc, r = _circle(edge[keep])
+    elif radius:
         r = float(radius)
-        return _fixed_radius_centre(edge[keep], r, cc), r
-    return None
-
-
-def _rms_distance(edge: np.ndarray, centre: np.ndarray, radius: float) -> float:
-    """RMS distance of the edges from the circle, the worst quarter left out
-    (as _fit leaves it out)."""
-    residual = np.sort(np.abs(np.linalg.norm(edge - centre, axis=1) - radius))
+        cc = _fixed_radius_centre(edge[keep], r, cc)
+    else:
+        return None
+    # how sharply the limbus shows: the edges' RMS distance from the circle,
+    # the worst quarter left out
+    residual = np.sort(np.abs(np.linalg.norm(edge - cc, axis=1) - r))
     kept = residual[:int(0.75 * len(residual)) + 1]
-    return float(np.sqrt(np.mean(kept ** 2)))
+    return Limbus(cc, r, float(np.sqrt(np.mean(kept ** 2))))
 
 
 def limbus_circle(gray: np.ndarray, centre: np.ndarray, radius: float,
-                  known_radius: float | None = None) -> tuple[np.ndarray, float] | None:
+                  known_radius: float | None = None, fixed: bool = False) -> Limbus | None:
     """Circle (centre in pixels, radius) through the strongest dark-to-bright
     step (iris to sclera) on rays left and right of `centre` (FaceMesh's iris
     centre and radius). A second pass casts the rays again from the first
     circle, so that a stray FaceMesh centre does not start them inside the
     pupil. Where the limbus shows on one side only (an eye turned into its
-    corner), `known_radius` (the other eye's) places the circle; without it,
-    or where it does not show at all (a closed or covered eye), None."""
+    corner), `known_radius` (the other eye's) places the circle (with fixed,
+    wherever it shows); without it, or where it does not show at all (a
+    closed or covered eye), None."""
     try:
-        first = _fit(*_edges(gray, centre, radius, SEARCH), known_radius)
+        first = _fit(*_edges(gray, centre, radius, SEARCH), known_radius, fixed)
         if first is None:
             return None
-        return _fit(*_edges(gray, first[0], first[1], REFINE), known_radius)
+        return _fit(*_edges(gray, first.centre, first.radius, REFINE), known_radius, fixed)
     except np.linalg.LinAlgError:       # degenerate edges (all on one line)
         return None
 
 
-def refit_limbus(gray: np.ndarray, centre: np.ndarray, radius: float
-                 ) -> tuple[np.ndarray, float, float] | None:
+def refit_limbus(gray: np.ndarray, centre: np.ndarray, radius: float) -> Limbus | None:
     """One pass of limbus_circle's rays, cast from a circle already near the
-    limbus (the last frame's, say): the new circle (centre, radius in pixels)
-    and the RMS distance of its edges from it (pixels; how sharply the limbus
-    shows), or None where it does not show on both sides."""
+    limbus (the last frame's, say): the new circle, its RMS distance telling
+    how sharply the limbus shows, or None where it does not show on both
+    sides."""
     try:
-        edge, side = _edges(gray, centre, radius, REFINE)
-        fit = _fit(edge, side, None)
-        if fit is None:
-            return None
-        return fit[0], fit[1], _rms_distance(edge, *fit)
+        return _fit(*_edges(gray, centre, radius, REFINE), None)
     except np.linalg.LinAlgError:
         return None
