@@ -38,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import RESULTS, emit  # noqa: E402
 
 from realtime_mask.clinical import ParamsTrack, summarize  # noqa: E402
+from realtime_mask.clinical.summary import EXACT_LIDS, Thresholds  # noqa: E402
 from realtime_mask.params import MaskParams, write_jsonl  # noqa: E402
 from realtime_mask.synth import STRABISMUS, PatientScript, script_patient  # noqa: E402
 from realtime_mask.synth.score import score  # noqa: E402
@@ -93,7 +94,8 @@ def run_patient(name: str, kw: dict, seed: int, duration: float, model, tracks_d
     out = {"script": kw, "seed": seed, "avatar_seed": avatar, "seconds": round(seconds, 1)}
     for source, stream in (("truth", patient.frames), ("params", masked), ("avatar", retracked)):
         track = ParamsTrack.from_params(stream)
-        out[source] = score(patient, track, summarize(track))
+        out[source] = score(patient, track,
+                            summarize(track, EXACT_LIDS if source == "truth" else Thresholds()))
         if tracks_dir is not None:
             write_jsonl(tracks_dir / f"{name}.{source}.jsonl", stream)
     return out

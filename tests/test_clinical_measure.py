@@ -183,13 +183,29 @@ def test_mrd1_mrd2_in_millimetres_with_unilateral_ptosis():
     assert s.lids.right.mrd1_mm == pytest.approx(4.3875, abs=1e-3)
     assert s.lids.right.mrd2_mm == pytest.approx(0.95 * 5.85, abs=1e-3)
     assert s.lids.left.fissure_mm == pytest.approx(1.0 + 0.95 * 5.85, abs=1e-3)
-    assert [f.detail for f in s.findings if f.sign == "ptosis"] == ["left MRD1 1.0 mm"]
+    assert [f.detail for f in s.findings if f.sign == "ptosis"] == [
+        "left MRD1 1.0 mm (landmarks only, ±1 mm)"]
 
 
 def test_lid_retraction_both_eyes():
-    s = summarize(stream(150, upper=7.0 / IRIS_RADIUS_MM))
-    assert sorted(f.detail for f in s.findings) == ["left MRD1 7.0 mm", "right MRD1 7.0 mm"]
+    s = summarize(stream(150, upper=7.5 / IRIS_RADIUS_MM))
+    assert sorted(f.detail for f in s.findings) == [
+        "left MRD1 7.5 mm (landmarks only, ±1 mm)", "right MRD1 7.5 mm (landmarks only, ±1 mm)"]
     assert s.signs() == {"lid retraction"}
+
+
+@pytest.mark.parametrize("mrd1_mm, sign", [(2.0, "ptosis"), (6.5, "lid retraction")])
+def test_a_lid_sign_near_its_bar_needs_the_lid_margin_in_the_pixels(mrd1_mm, sign):
+    """The landmark read-out alone places the lid within about 1.1 mm: a
+    ptosis or retraction just past its bar (2.5 / 6.0 mm) is reported only where
+    the MRD1 rests on the lid margin found in the pixels."""
+    frames = stream(150, upper=mrd1_mm / IRIS_RADIUS_MM)
+    assert summarize(frames).signs() == set()
+    for p in frames:
+        p.right_eye.lid_anchored = p.left_eye.lid_anchored = True
+    s = summarize(frames)
+    assert s.signs() == {sign}
+    assert all(f.detail.endswith("mm (lid margin)") for f in s.findings)
 
 
 def test_blinks_are_counted_and_lids_measured_between_them():
