@@ -12,8 +12,11 @@ margin directly:
   - columns through the iris 0.5-0.7 iris radii either side of its centre
     (clear of the pupil and the corneal reflex) are scanned upwards: the lid
     starts where two samples in a row leave the expected profile by 30 % of
-    the sclera-to-iris contrast, taken back to where the departure begins
-    (samples leaning the same way by half as much);
+    the sclera-to-iris contrast (where the profile expects sclera, only
+    darker: the sclera above the iris is often lit brighter than beside it,
+    and a lid lagging high above an eye looking down read 3-4 mm low, the
+    columns stopping at that brighter sclera), taken back to where the
+    departure begins (samples leaning the same way by half as much);
   - FaceMesh's upper-lid polyline, shifted vertically onto those points, gives
     the margin's height above the iris centre: its shape, not its height;
   - where sclera shows above the iris (on one side, every column meets the
@@ -88,7 +91,10 @@ def upper_lid_margin(gray: np.ndarray, limbus: tuple[np.ndarray, float],
     profiles = _columns(gray, xs, cy - _UP * radius)
     signed = profiles - expected
     off = np.abs(signed)
-    away = off > tolerance
+    # Where sclera is expected a lid is darker: sclera lit brighter than beside
+    # the iris (above it, the light from above) is no lid.
+    over_sclera = expected >= 0.5 * (iris + sclera)
+    away = np.where(over_sclera, -signed, off) > tolerance
     departs = away[:, :-1] & away[:, 1:]                 # two samples in a row
     first = departs.argmax(axis=1)
     # a column counts where it starts on the eye (no lid over its start) and departs
