@@ -99,7 +99,8 @@ def find_signs(dev: Deviation, lids: LidReport, nyst: Nystagmus,
         if eye.open_frames == 0 or eye.confidence < th.min_confidence:
             continue
         margin = 0.0 if eye.anchored else th.unanchored_lid_margin_mm
-        how = "lid margin" if eye.anchored else f"landmarks only, ±{th.unanchored_lid_margin_mm:.0f} mm"
+        how = ("lid margin" if eye.anchored
+               else f"landmarks only, ±{th.unanchored_lid_margin_mm:.0f} mm")
         if eye.mrd1_mm <= th.ptosis_mrd1_mm - margin:
             out.append(Finding("ptosis", f"{side} MRD1 {eye.mrd1_mm:.1f} mm ({how})",
                                eye.confidence))

@@ -48,7 +48,7 @@ _SIDE = np.repeat([0, 1], RAYS_PER_SIDE)
 class Limbus(NamedTuple):
     centre: np.ndarray       # pixels
     radius: float            # pixels
-    rms: float               # RMS distance of the kept edges from the circle, pixels
+    rms: float               # RMS distance of its best three quarters of edges, pixels
 
 
 def _quantiles(values: np.ndarray, *q: float) -> list[float]:
