@@ -104,12 +104,41 @@ def test_landmark_array_reads_the_wire_format_and_any_other_layout():
     xyz = rng.uniform(-1, 1, (478, 3)).astype(np.float32)
     plain = landmark_pb2.NormalizedLandmarkList(
         landmark=[landmark_pb2.NormalizedLandmark(x=a, y=b, z=c) for a, b, c in xyz])
-    assert np.array_equal(landmark_array(plain), xyz)
+    assert np.array_equal(landmark_array(plain.SerializeToString()), xyz)
     odd = xyz.copy()
     odd[5, 2] = 0.0
     zero = landmark_pb2.NormalizedLandmarkList(
         landmark=[landmark_pb2.NormalizedLandmark(x=a, y=b, z=c) for a, b, c in odd])
-    assert np.array_equal(landmark_array(zero), odd)
+    assert np.array_equal(landmark_array(zero.SerializeToString()), odd)
     seen = landmark_pb2.NormalizedLandmarkList(
         landmark=[landmark_pb2.NormalizedLandmark(x=a, y=b, z=c, visibility=0.5) for a, b, c in xyz])
-    assert np.array_equal(landmark_array(seen), xyz)
+    assert np.array_equal(landmark_array(seen.SerializeToString()), xyz)
+
+
+@pytest.mark.parametrize("static", [False, True])
+def test_lean_graph_call_gives_what_process_gives(videos_dir, static):
+    """first_face_wire() feeds FaceMesh's graph itself: frame by frame it must
+    give the landmarks FaceMesh.process() gives, and None where the face has
+    left (the clip's end)."""
+    import mediapipe as mp
+
+    from realtime_mask.tracking.mediapipe_tracker import first_face_wire, landmark_array
+
+    def mesh():
+        return mp.solutions.face_mesh.FaceMesh(static_image_mode=static, max_num_faces=1,
+                                               refine_landmarks=True)
+
+    faces, empty = 0, 0
+    with mesh() as public, mesh() as lean:
+        for _, rgb in decode(videos_dir / "pyfeat_face_noface.mov", every=4):
+            rgb = np.ascontiguousarray(rgb)
+            found = public.process(rgb).multi_face_landmarks
+            wire = first_face_wire(lean, rgb)
+            assert (wire is None) == (not found)
+            if found:
+                faces += 1
+                assert np.array_equal(landmark_array(wire),
+                                      landmark_array(found[0].SerializeToString()))
+            else:
+                empty += 1
+    assert faces > 5 and empty > 5

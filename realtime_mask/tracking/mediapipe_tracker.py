@@ -16,16 +16,44 @@ _WIRE_LANDMARK = np.dtype([("tag", "u1"), ("size", "u1"), ("tx", "u1"), ("x", "<
 _WIRE_TAGS = {"tag": 0x0A, "size": 15, "tx": 0x0D, "ty": 0x15, "tz": 0x1D}
 
 
-def landmark_array(landmark_list) -> np.ndarray:
-    """(N, 3) float32 x, y, z of a NormalizedLandmarkList."""
-    wire = landmark_list.SerializeToString()
+def landmark_array(wire: bytes) -> np.ndarray:
+    """(N, 3) float32 x, y, z of a serialised NormalizedLandmarkList."""
     if len(wire) % _WIRE_LANDMARK.itemsize == 0:
         rec = np.frombuffer(wire, _WIRE_LANDMARK)
         if all((rec[name] == value).all() for name, value in _WIRE_TAGS.items()):
             return np.stack([rec["x"], rec["y"], rec["z"]], axis=1)
     # Another layout (a coordinate of exactly 0.0 is left out of the wire
-    # format, or extra fields are set): read the objects.
-    return np.array([(p.x, p.y, p.z) for p in landmark_list.landmark], np.float32)
+    # format, or extra fields are set): parse it.
+    from mediapipe.framework.formats import landmark_pb2
+
+    landmarks = landmark_pb2.NormalizedLandmarkList.FromString(wire).landmark
+    return np.array([(p.x, p.y, p.z) for p in landmarks], np.float32)
+
+
+def first_face_wire(mesh, rgb: np.ndarray) -> bytes | None:
+    """What FaceMesh.process(rgb) computes, as the first face's landmark list
+    in protobuf wire format (None without a face).
+
+    process() builds a namedtuple class and parses every landmark list into
+    protobuf objects on each call (0.3 ms a frame on this CPU); this feeds the
+    graph the same packet and takes the serialised list as the graph gives it.
+    It uses SolutionBase's private members, so mediapipe is pinned
+    (pyproject.toml) and tests/test_tracking.py checks it against process()."""
+    from mediapipe.python import packet_creator
+    from mediapipe.python._framework_bindings import _packet_getter
+    from mediapipe.python._framework_bindings.image_frame import ImageFormat
+
+    mesh._graph_outputs.clear()
+    mesh._simulated_timestamp += 33333     # as process(): 30 fps
+    packet = packet_creator.create_image_frame(rgb, image_format=ImageFormat.SRGB)
+    mesh._graph.add_packet_to_input_stream(stream="image",
+                                           packet=packet.at(mesh._simulated_timestamp))
+    mesh._graph.wait_until_idle()
+    out = mesh._graph_outputs.get("multi_face_landmarks")
+    if out is None or out.is_empty():
+        return None
+    faces = _packet_getter._get_serialized_proto_list(out)
+    return faces[0] if faces else None
 
 
 class MediaPipeTracker:
@@ -54,11 +82,10 @@ class MediaPipeTracker:
             got = getattr(rgb, "shape", type(rgb).__name__)
             raise ValueError(f"track() needs an HxWx3 uint8 RGB frame, got {got}")
         h, w = rgb.shape[:2]
-        result = self._mesh.process(np.ascontiguousarray(rgb))
-        faces = result.multi_face_landmarks
-        if not faces:
+        wire = first_face_wire(self._mesh, np.ascontiguousarray(rgb))
+        if wire is None:
             return None
-        pts = landmark_array(faces[0])
+        pts = landmark_array(wire)
         if len(pts) != N_LANDMARKS:
             return None
         # MediaPipe normalises x by width, y by height and z roughly like x.
