@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from .face_model.assets import FaceModel, load_face_model
 from .face_model.fitter import FaceFitter
@@ -52,6 +53,12 @@ class FrameMasker:
         "shared" (the mean face) or a fixed avatar seed (reproducible runs)."""
         if not isinstance(avatar, int) and avatar not in AVATAR_MODES:
             raise ValueError(f"avatar must be one of {AVATAR_MODES} or a seed, not {avatar!r}")
+        # The per-frame linear algebra is small (4x4 and 2x2 inverses, 3x3
+        # SVDs): OpenBLAS's threads only wait on each other there, and on a busy
+        # 2-core machine np.linalg.inv of a 4x4 took 0.5-2 ms instead of 5 us
+        # (frame_budget under load: total p50 -1.6 to -2.3 ms). A consultation runs
+        # in one thread; the parallelism is across consultations. Process-wide.
+        threadpool_limits(limits=1, user_api="blas")
         self.model = model or load_face_model()
         self.width, self.height = width, height
         self.avatar_mode = avatar

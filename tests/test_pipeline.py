@@ -142,3 +142,12 @@ def test_measure_gives_the_params_process_gives(masker, videos_dir):
     for p, m in zip(processed, measured):
         m.avatar = p.avatar
         assert m.rounded().to_dict() == p.to_dict()
+
+
+def test_the_masker_keeps_blas_to_one_thread(masker):
+    """The per-frame math is small; OpenBLAS's threads would only wait on each
+    other there (a 4x4 inverse took ms on a busy machine)."""
+    from threadpoolctl import threadpool_info
+
+    blas = [pool for pool in threadpool_info() if pool["user_api"] == "blas"]
+    assert blas and all(pool["num_threads"] == 1 for pool in blas)
