@@ -106,3 +106,29 @@ def test_anchor_holds_its_last_steady_offset_instead_of_dropping_it():
         out, anchored = anchor.apply(eyes, {"right": reflex_at(yaw), "left": reflex_at(-yaw)})
         assert anchored and out["right"].yaw_deg - out["left"].yaw_deg == pytest.approx(10.0, abs=1e-6)
 
+
+
+def test_anchor_follows_a_read_out_that_moved_within_a_second_and_a_half():
+    """On a re-tracked avatar the landmark deviation moves by several degrees
+    when the masker's own anchors engage (FaceMesh drags the corners with the
+    drawn iris, and eyes.py's corner low-pass takes that in over ~1 s), while
+    the reflexes stay. After a full window of the old disagreement, the anchor
+    takes the new one within 12 pairs (1.2 s at every third frame); a 3 s window
+    held the old offset for 16 pairs and gave a control a "nystagmus"."""
+    from realtime_mask.face_model.reflex_anchor import HISTORY
+
+    anchor = ReflexAnchor()
+    rng = np.random.default_rng(1)
+    reflexes = {"right": reflex_at(1.0), "left": reflex_at(-1.0)}   # the drawn 2 deg
+    for _ in range(HISTORY):
+        jitter = rng.normal(0, 0.3)
+        anchor.apply({"right": EyeParams(yaw_deg=jitter), "left": EyeParams()}, reflexes)
+    assert anchor.offset[0] == pytest.approx(2.0, abs=0.3)
+    # the read-out now says 6 deg too much (landmarks 8, reflexes 2)
+    for pairs in range(1, 16):
+        jitter = rng.normal(0, 0.3)
+        out, _ = anchor.apply({"right": EyeParams(yaw_deg=4.0 + jitter),
+                               "left": EyeParams(yaw_deg=-4.0)}, reflexes)
+        if abs(out["right"].yaw_deg - out["left"].yaw_deg - 2.0) < 0.5:
+            break
+    assert pairs <= 12
