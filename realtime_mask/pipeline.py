@@ -56,8 +56,9 @@ class FrameMasker:
         # The per-frame linear algebra is small (4x4 and 2x2 inverses, 3x3
         # SVDs): OpenBLAS's threads only wait on each other there, and on a busy
         # 2-core machine np.linalg.inv of a 4x4 took 0.5-2 ms instead of 5 us
-        # (frame_budget under load: total p50 -1.6 to -2.3 ms). A consultation runs
-        # in one thread; the parallelism is across consultations. Process-wide.
+        # (two maskers taking turns, two CPU hogs running: total p50 -1.7 ms,
+        # p95 -4.5 ms; the same on a quieter machine). A consultation runs in
+        # one thread; the parallelism is across consultations. Process-wide.
         threadpool_limits(limits=1, user_api="blas")
         self.model = model or load_face_model()
         self.width, self.height = width, height
