@@ -107,8 +107,7 @@ def test_anchor_holds_its_last_steady_offset_instead_of_dropping_it():
         assert anchored and out["right"].yaw_deg - out["left"].yaw_deg == pytest.approx(10.0, abs=1e-6)
 
 
-
-def test_anchor_follows_a_read_out_that_moved_within_a_second_and_a_half():
+def test_anchor_takes_a_moved_read_out_within_twelve_pairs():
     """On a re-tracked avatar the landmark deviation moves by several degrees
     when the masker's own anchors engage (FaceMesh drags the corners with the
     drawn iris, and eyes.py's corner low-pass takes that in over ~1 s), while
