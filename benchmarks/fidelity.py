@@ -12,7 +12,9 @@ masked by FrameMasker, and measured twice:
             alone; the README gives both where they differ.)
 The truth stream itself is measured too (a check of the measurements alone).
 "tracking_bias" says where errors come from: per eye, the median bias, spread
-and gain of gaze (degrees) and lids (mm) against the truth.
+and gain of gaze (degrees) and lids (mm) against the truth, and the same for
+the head's angles (head posture is a sign too: a chin lifted by ptosis); the
+median absolute bias beside the signed one, since biases of both signs cancel.
 Errors are compared with the issue's targets. Prints JSON, saves it under
 benchmarks/results/fidelity.json (and the parameter tracks with --tracks).
 
@@ -139,11 +141,13 @@ def aggregate(results: dict, source: str) -> dict:
                                           else got[k] <= TARGETS[k])) for k in TARGETS}
     tracking = {}
     for key in ("right_yaw", "left_yaw", "right_pitch", "left_pitch",
-                "right_upper", "left_upper", "right_lower", "left_lower"):
+                "right_upper", "left_upper", "right_lower", "left_lower",
+                "head_yaw", "head_pitch", "head_roll"):
         entries = [r[source]["tracking"][key] for r in results.values()
                    if r[source].get("tracking", {}).get(key)]
         gains = [e["gain"] for e in entries if "gain" in e]
         tracking[key] = {"median_bias": med([e["bias"] for e in entries]),
+                         "median_abs_bias": med([abs(e["bias"]) for e in entries]),
                          "median_sd": med([e["sd"] for e in entries]),
                          "median_gain": med(gains) if gains else None}
     return {"median": got, "tracking_bias": tracking, "worst": {"deviation_error_deg": worst(dev),

@@ -40,7 +40,7 @@ def test_score_catches_a_wrong_measurement():
     assert s["mrd1"]["left"]["error_mm"] == pytest.approx(1.17, abs=0.01)
 
 
-def test_tracking_errors_report_bias_and_gain_per_eye():
+def test_tracking_errors_report_bias_and_gain_per_eye_and_for_the_head():
     from realtime_mask.synth.score import tracking_errors
     p = script_patient(PatientScript(sign="nystagmus", nystagmus_amplitude_deg=6.0, duration_s=4,
                                      fixation_noise_deg=0.0))
@@ -48,7 +48,10 @@ def test_tracking_errors_report_bias_and_gain_per_eye():
     for f in measured:
         f.right_eye.yaw_deg = 0.5 * f.right_eye.yaw_deg - 7.0  # half gain, 7 degrees off
         f.left_eye.upper_lid += 0.1
+        f.head.pitch_deg += 5.0                                # the chin read 5 degrees up
     e = tracking_errors(p, ParamsTrack.from_params(measured))
+    assert e["head_pitch"]["bias"] == pytest.approx(5.0, abs=1e-3)
+    assert e["head_yaw"]["bias"] == pytest.approx(0.0, abs=1e-3)
     assert e["right_yaw"]["gain"] == pytest.approx(0.5, abs=0.01)
     assert e["right_yaw"]["bias"] == pytest.approx(-7.0, abs=0.8)
     assert e["left_yaw"]["gain"] == pytest.approx(1.0, abs=0.01)

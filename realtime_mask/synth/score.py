@@ -30,28 +30,35 @@ def blink_match(truth: list[tuple[float, float]], found) -> dict:
 
 
 def tracking_errors(patient: ScriptedPatient, track: ParamsTrack) -> dict:
-    """Per eye and parameter: bias (median measured - truth) and, where the truth
-    moves, gain (slope of measured on truth). Frames are matched by timestamp;
-    lid values in mm; only frames where the truth eye is open."""
+    """Per eye and parameter, and for the head's angles: bias (median measured -
+    truth) and, where the truth moves, gain (slope of measured on truth). Frames
+    are matched by timestamp; lid values in mm; eyes only in frames where the
+    truth eye is open."""
     truth = ParamsTrack.from_params(patient.frames)
     idx = np.searchsorted(truth.t, track.t)
     idx = np.clip(idx, 0, len(truth) - 1)
     same = np.abs(truth.t[idx] - track.t) < 1e-3
+
+    def entry(tv: np.ndarray, mv: np.ndarray, ok: np.ndarray) -> dict | None:
+        ok = ok & np.isfinite(mv) & np.isfinite(tv)
+        if ok.sum() < 5:
+            return None
+        out = {"bias": _r(float(np.median(mv[ok] - tv[ok]))),
+               "sd": _r(float(np.std(mv[ok] - tv[ok])))}
+        if np.ptp(tv[ok]) > 2.0:
+            out["gain"] = _r(float(np.polyfit(tv[ok], mv[ok], 1)[0]))
+        return out
+
     out = {}
     for side in ("right", "left"):
         te, me = truth.eye(side), track.eye(side)
         open_ = same & (te.blink[idx] < 0.05)
         for name, scale in (("yaw", 1.0), ("pitch", 1.0), ("upper", 5.85), ("lower", 5.85)):
-            tv, mv = getattr(te, name)[idx] * scale, getattr(me, name) * scale
-            ok = open_ & np.isfinite(mv) & np.isfinite(tv)
-            if ok.sum() < 5:
-                out[f"{side}_{name}"] = None
-                continue
-            entry = {"bias": _r(float(np.median(mv[ok] - tv[ok]))),
-                     "sd": _r(float(np.std(mv[ok] - tv[ok])))}
-            if np.ptp(tv[ok]) > 2.0:
-                entry["gain"] = _r(float(np.polyfit(tv[ok], mv[ok], 1)[0]))
-            out[f"{side}_{name}"] = entry
+            out[f"{side}_{name}"] = entry(getattr(te, name)[idx] * scale,
+                                          getattr(me, name) * scale, open_)
+    for name in ("yaw", "pitch", "roll"):
+        key = f"head_{name}"
+        out[key] = entry(getattr(truth, key)[idx], getattr(track, key), same)
     return out
 
 
