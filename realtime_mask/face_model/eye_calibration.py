@@ -55,7 +55,7 @@ from .assets import FaceModel, cache_dir, cached_arrays
 from .correspondence import in_own_thread
 from .eyes import CONTOURS, VerticalDrag
 
-CALIBRATION_VERSION = 8     # 8: the fitter's person shape holds no rigid part
+CALIBRATION_VERSION = 7
 SIDES = ("left", "right")
 SAMPLES = 180
 SEED = 1234

@@ -77,11 +77,7 @@ frames are measured again with the settled shape and their median becomes the
 usual value (`remeasure_drag_baseline`): a median, so a patient who looks
 aside late in that second, as the nine-gaze script does, keeps a level
 baseline. Taken from the first frame, the transient stayed for about 10 s:
-re-tracked avatars with straight eyes read 4-20 degrees up or down. And no
-correction is made before then: the settling shape moved straight ahead by
-0.16 cm on the rendered mean face with level eyes, which the correction took
-for both eyes looking down and turned into a 7 degree downgaze by the end of
-the first second.
+re-tracked avatars with straight eyes read 4-20 degrees up or down.
 
 Lids (upper_lid, lower_lid), in iris radii. Each landmark of the eye is
 expressed relative to the iris centre in the head's image axes (u along the
@@ -344,7 +340,6 @@ class EyeModel:
         irises = {side: xy[c.iris[0]] for side, c in CONTOURS.items()} if both_open else None
         if d.early is not None:
             d.early.append(irises)
-            return 0.0                          # the shape is still settling
         if irises is None:
             return d.offset                     # hold the correction
         moved = {}

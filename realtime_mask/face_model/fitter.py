@@ -28,14 +28,6 @@ mat-vecs):
      leave this object (MaskParams has no field for them). The price: an
      expression held through the first second of a session is taken as the
      patient's neutral until the slow update forgets it.
-     The person's shape holds no turn, shift or scale of the rigid landmarks
-     (`_remove_rigid_part`, a weighted Procrustes onto the mean after each
-     update): shape and pose could trade a rotation freely, and every update
-     took in that frame's small pose error, so the errors added up over the
-     identity frames. The mean face drawn with its chin up 7 degrees read 7.9
-     degrees on the first frame and 15.6 after them (10.9 with the rule); over
-     benchmarks/fidelity.py --faces 3 the head pitch's median bias fell from
-     +5.1 to +2.5 degrees, and on the re-tracked avatars from +10.9 to +4.3.
   4. Eyes: eyes.EyeModel, per eye, from the fitted head frame.
 
 Camera frame: MediaPipe pixels with Y and Z flipped (X image right, Y up, Z
@@ -295,29 +287,8 @@ class FaceFitter:
         self.identity += rate * (est[:n_id] - self.identity)
         self._session_offset += rate * (free - self._session_offset)
         self._person = _vm(self.identity, self._ident) + self._session_offset
-        self._remove_rigid_part(base)
         self._shape = self._mean + self._person
         self._update_rigid()
-
-    def _remove_rigid_part(self, base: np.ndarray) -> None:
-        """Move any turn, shift or scale of the rigid landmarks out of the
-        person's shape (into the session offset): the pose holds those
-        (module docstring, step 3)."""
-        base = base.reshape(-1, 3).astype(np.float64)
-        shape = base + self._person.reshape(-1, 3)
-        s, r, t = similarity(shape[self.rigid], base[self.rigid], self._rigid_w)
-        aligned = s * shape @ r.T + t
-        self._session_offset += (aligned - shape).reshape(-1).astype(np.float32)
-        self._person = (aligned - base).reshape(-1).astype(np.float32)
-
-    @property
-    def person_rigid_part(self) -> tuple[float, np.ndarray]:
-        """(scale, rotation) of the person's shape against the mean on the
-        rigid landmarks: 1 and the identity while the rule above holds."""
-        base = (self._ict_mean + self._pose_offset).reshape(-1, 3).astype(np.float64)
-        shape = base + self._person.reshape(-1, 3)
-        s, r, _ = similarity(shape[self.rigid], base[self.rigid], self._rigid_w)
-        return s, r
 
     def _set_view(self, yaw: float, pitch: float) -> None:
         """Model shape for this head angle: ICT mean + MediaPipe's median offset
