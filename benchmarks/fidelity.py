@@ -14,7 +14,9 @@ The truth stream itself is measured too (a check of the measurements alone).
 "tracking_bias" says where errors come from: per eye, the median bias, spread
 and gain of gaze (degrees) and lids (mm) against the truth, and the same for
 the head's angles (head posture is a sign too: a chin lifted by ptosis); the
-median absolute bias beside the signed one, since biases of both signs cancel.
+median absolute bias beside the signed one, since biases of both signs cancel;
+and how far the expression weights read from the truth's (the scripts hold a
+neutral face: what is read is spurious, and the avatar shows it).
 Errors are compared with the issue's targets. Prints JSON, saves it under
 benchmarks/results/fidelity.json (and the parameter tracks with --tracks).
 
@@ -41,7 +43,7 @@ from _common import RESULTS, emit  # noqa: E402
 
 from realtime_mask.clinical import ParamsTrack, summarize  # noqa: E402
 from realtime_mask.clinical.summary import EXACT_LIDS, Thresholds  # noqa: E402
-from realtime_mask.params import MaskParams, write_jsonl  # noqa: E402
+from realtime_mask.params import EXPRESSION_NAMES, MaskParams, write_jsonl  # noqa: E402
 from realtime_mask.synth import STRABISMUS, PatientScript, script_patient  # noqa: E402
 from realtime_mask.synth.score import score  # noqa: E402
 
@@ -98,9 +100,27 @@ def run_patient(name: str, kw: dict, seed: int, duration: float, model, tracks_d
         track = ParamsTrack.from_params(stream)
         out[source] = score(patient, track,
                             summarize(track, EXACT_LIDS if source == "truth" else Thresholds()))
+        out[source]["expression"] = expression_error(patient.frames, stream)
         if tracks_dir is not None:
             write_jsonl(tracks_dir / f"{name}.{source}.jsonl", stream)
     return out
+
+
+def expression_error(truth: list[MaskParams], stream: list[MaskParams]) -> dict | None:
+    """How far the expression weights (0..1) read from the truth's, over the
+    frames with a face: the median over frames of the mean and of the largest
+    absolute error, and the expression that is off most on average. (The
+    scripts hold a neutral face, so this is the spurious expression a doctor
+    would see on the avatar.)"""
+    pairs = [(np.asarray(t.expression, float), np.asarray(m.expression, float))
+             for t, m in zip(truth, stream) if m.face_present]
+    if not pairs:
+        return None
+    err = np.abs(np.array([m - t for t, m in pairs]))
+    worst = int(np.argmax(err.mean(axis=0)))
+    return {"mean_abs": round(float(np.median(err.mean(axis=1))), 3),
+            "max_abs": round(float(np.median(err.max(axis=1))), 3),
+            "worst": EXPRESSION_NAMES[worst], "worst_mean_abs": round(float(err[:, worst].mean()), 3)}
 
 
 def aggregate(results: dict, source: str) -> dict:
@@ -150,6 +170,9 @@ def aggregate(results: dict, source: str) -> dict:
                          "median_abs_bias": med([abs(e["bias"]) for e in entries]),
                          "median_sd": med([e["sd"] for e in entries]),
                          "median_gain": med(gains) if gains else None}
+    expr = [r[source]["expression"] for r in results.values() if r[source].get("expression")]
+    tracking["expression"] = {"median_mean_abs": med([e["mean_abs"] for e in expr]),
+                              "median_max_abs": med([e["max_abs"] for e in expr])}
     return {"median": got, "tracking_bias": tracking, "worst": {"deviation_error_deg": worst(dev),
                                      "nystagmus_frequency_error_hz": worst(freq),
                                      "nystagmus_amplitude_error_rel": worst(amp),
