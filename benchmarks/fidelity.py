@@ -43,9 +43,9 @@ from _common import RESULTS, emit  # noqa: E402
 
 from realtime_mask.clinical import ParamsTrack, summarize  # noqa: E402
 from realtime_mask.clinical.summary import EXACT_LIDS, Thresholds  # noqa: E402
-from realtime_mask.params import EXPRESSION_NAMES, MaskParams, write_jsonl  # noqa: E402
+from realtime_mask.params import MaskParams, write_jsonl  # noqa: E402
 from realtime_mask.synth import STRABISMUS, PatientScript, script_patient  # noqa: E402
-from realtime_mask.synth.score import score  # noqa: E402
+from realtime_mask.synth.score import expression_error, score  # noqa: E402
 
 PATIENTS: dict[str, dict] = {
     "eso5": dict(sign="esotropia", deviation_deg=5.0, deviating_eye="right"),
@@ -104,23 +104,6 @@ def run_patient(name: str, kw: dict, seed: int, duration: float, model, tracks_d
         if tracks_dir is not None:
             write_jsonl(tracks_dir / f"{name}.{source}.jsonl", stream)
     return out
-
-
-def expression_error(truth: list[MaskParams], stream: list[MaskParams]) -> dict | None:
-    """How far the expression weights (0..1) read from the truth's, over the
-    frames with a face: the median over frames of the mean and of the largest
-    absolute error, and the expression that is off most on average. (The
-    scripts hold a neutral face, so this is the spurious expression a doctor
-    would see on the avatar.)"""
-    pairs = [(np.asarray(t.expression, float), np.asarray(m.expression, float))
-             for t, m in zip(truth, stream) if m.face_present]
-    if not pairs:
-        return None
-    err = np.abs(np.array([m - t for t, m in pairs]))
-    worst = int(np.argmax(err.mean(axis=0)))
-    return {"mean_abs": round(float(np.median(err.mean(axis=1))), 3),
-            "max_abs": round(float(np.median(err.max(axis=1))), 3),
-            "worst": EXPRESSION_NAMES[worst], "worst_mean_abs": round(float(err[:, worst].mean()), 3)}
 
 
 def aggregate(results: dict, source: str) -> dict:

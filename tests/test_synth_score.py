@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from realtime_mask.clinical import Blink, ParamsTrack, summarize
@@ -94,3 +95,21 @@ def test_a_cover_test_needs_a_squint_and_room():
         script_patient(PatientScript(sign="nystagmus", cover_test=True))
     with pytest.raises(ValueError, match="before the clip"):
         script_patient(PatientScript(sign="esotropia", cover_test=True, duration_s=4.0))
+
+
+def test_expression_error_measures_spurious_weights_on_face_frames_only():
+    from realtime_mask.params import EXPRESSION_NAMES, MaskParams
+    from realtime_mask.synth.score import expression_error
+    p = script_patient(PatientScript(sign="normal", duration_s=1, fixation_noise_deg=0.0))
+    measured = [f.rounded() for f in p.frames]
+    brow = EXPRESSION_NAMES.index("browOuterUp_R")
+    for i, f in enumerate(measured):
+        f.expression = np.zeros(len(EXPRESSION_NAMES), np.float32)
+        f.expression[brow] = 0.6
+        f.expression[0] = 0.2 if i % 2 else 0.0
+    measured[0] = MaskParams.no_face(measured[0].timestamp)   # lost: not scored
+    e = expression_error(p.frames, measured)
+    assert e["worst"] == "browOuterUp_R" and e["worst_mean_abs"] == pytest.approx(0.6, abs=1e-3)
+    assert e["max_abs"] == pytest.approx(0.6, abs=1e-3)
+    assert e["mean_abs"] > 0.6 / len(EXPRESSION_NAMES)
+    assert expression_error(p.frames, p.frames)["mean_abs"] == 0.0

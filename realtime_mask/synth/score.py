@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from ..clinical import ClinicalSummary, ParamsTrack, deviation_series
+from ..params import EXPRESSION_NAMES, MaskParams
 from .script import ScriptedPatient
 
 BLINK_TOLERANCE_S = 0.1
@@ -60,6 +61,23 @@ def tracking_errors(patient: ScriptedPatient, track: ParamsTrack) -> dict:
         key = f"head_{name}"
         out[key] = entry(getattr(truth, key)[idx], getattr(track, key), same)
     return out
+
+
+def expression_error(truth: list[MaskParams], stream: list[MaskParams]) -> dict | None:
+    """How far the expression weights (0..1) read from the truth's, over the
+    frames with a face: the median over frames of the mean and of the largest
+    absolute error, and the expression that is off most on average. (The
+    scripts hold a neutral face, so this is the spurious expression a doctor
+    would see on the avatar.)"""
+    pairs = [(np.asarray(t.expression, float), np.asarray(m.expression, float))
+             for t, m in zip(truth, stream) if m.face_present]
+    if not pairs:
+        return None
+    err = np.abs(np.array([m - t for t, m in pairs]))
+    worst = int(np.argmax(err.mean(axis=0)))
+    return {"mean_abs": round(float(np.median(err.mean(axis=1))), 3),
+            "max_abs": round(float(np.median(err.max(axis=1))), 3),
+            "worst": EXPRESSION_NAMES[worst], "worst_mean_abs": round(float(err[:, worst].mean()), 3)}
 
 
 COVER_SETTLE_S = 0.3      # after the cover goes on: the refixation and the detector's two frames
