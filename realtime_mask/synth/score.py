@@ -75,9 +75,9 @@ def expression_error(truth: list[MaskParams], stream: list[MaskParams]) -> dict 
         return None
     err = np.abs(np.array([m - t for t, m in pairs]))
     worst = int(np.argmax(err.mean(axis=0)))
-    return {"mean_abs": round(float(np.median(err.mean(axis=1))), 3),
-            "max_abs": round(float(np.median(err.max(axis=1))), 3),
-            "worst": EXPRESSION_NAMES[worst], "worst_mean_abs": round(float(err[:, worst].mean()), 3)}
+    return {"mean_abs": _r(float(np.median(err.mean(axis=1)))),
+            "max_abs": _r(float(np.median(err.max(axis=1)))),
+            "worst": EXPRESSION_NAMES[worst], "worst_mean_abs": _r(float(err[:, worst].mean()))}
 
 
 COVER_SETTLE_S = 0.3      # after the cover goes on: the refixation and the detector's two frames
