@@ -3,8 +3,8 @@
 The masked output is tracked again with the same tracker, and per eye the 2D
 eye-opening measures (iris position within the opening, aperture / eye width;
 see `eye_opening_measures`) are compared with those of the input frame: the
-aperture in every frame, the iris position where the input eye is open enough
-for it to mean something. Blinks are detected as dips of the aperture in each
+aperture in every frame, the iris position where the eye is open enough in
+both streams for it to mean something. Blinks are detected as dips of the aperture in each
 stream and matched in time.
 """
 
@@ -75,9 +75,13 @@ def compare(inp: EyeTrace, out: EyeTrace, slack: int = 2) -> dict:
     """Mean absolute errors per eye and measure, and blink recall."""
     result: dict = {"mae": {}, "blinks": {}}
     for s in SIDES:
-        ap_in = inp.values[f"{s}.aperture"]
-        both = ~np.isnan(ap_in) & ~np.isnan(out.values[f"{s}.aperture"])
-        open_eye = both & ~blink_frames(ap_in) & open_enough_for_position(ap_in)
+        ap_in, ap_out = inp.values[f"{s}.aperture"], out.values[f"{s}.aperture"]
+        both = ~np.isnan(ap_in) & ~np.isnan(ap_out)
+        # the position is a ratio over the opening: where either stream's eye
+        # is nearly shut it means nothing (one shut output frame of an open
+        # input eye read v = 25), and the aperture error counts that frame
+        open_eye = (both & ~blink_frames(ap_in) & open_enough_for_position(ap_in)
+                    & open_enough_for_position(ap_out))
         for m in MEASURES:
             mask = both if m == "aperture" else open_eye
             err = np.abs(inp.values[f"{s}.{m}"][mask] - out.values[f"{s}.{m}"][mask])

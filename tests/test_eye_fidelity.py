@@ -70,3 +70,10 @@ def test_iris_position_is_compared_only_where_the_eye_is_open():
     out[5] = {s: {"h": 0.6, "v": 0.5, "aperture": 0.31} for s in ("left", "right")}
     result = compare(EyeTrace.from_measures(rows), EyeTrace.from_measures(out))
     assert result["mae"]["left.h"] > 0.0
+    # an output eye shut where the input's is open: its position (a ratio over
+    # a vanishing gap) is left out, its aperture error is counted
+    out = [{s: {"h": 0.5, "v": 0.5, "aperture": 0.3} for s in ("left", "right")}] * n
+    out[90] = {s: {"h": 0.5, "v": 25.0, "aperture": 0.001} for s in ("left", "right")}
+    result = compare(EyeTrace.from_measures(rows), EyeTrace.from_measures(out))
+    assert result["mae"]["left.v"] == 0.0
+    assert result["mae"]["left.aperture"] > 0.0
