@@ -129,6 +129,19 @@ def test_head_pose_of_rendered_mean_face(face_model, fitter, yaw, pitch):
         assert out.expression.max() < 0.35
 
 
+@pytest.mark.parametrize("pitch", [0, 8])
+def test_head_pose_holds_while_the_persons_shape_is_learnt(face_model, pitch):
+    """A still face in tracking mode: the reported head angles stay where the
+    first frame put them while the fitter learns the person's shape (fitted
+    with that shape, the mean face drawn 8 degrees up read 17 after 45 frames)."""
+    rgb = render_mean_face(face_model, 0, pitch)
+    fitter = FaceFitter(face_model)
+    with MediaPipeTracker() as t:
+        reads = [fitter.fit(t.track(rgb), i / 30).head.pitch_deg for i in range(45)]
+    assert abs(reads[-1] - reads[0]) < 1.5
+    assert abs(reads[-1] - pitch) < 3.0
+
+
 # ------------------------------------------------------------ real clips
 
 def test_mirrored_clip_flips_yaw_and_swaps_eyes(face_model, videos_dir):
