@@ -69,7 +69,7 @@ largest spurious expression weight fell from 0.84-0.89 to ~0.5.
 
 from __future__ import annotations
 
-from dataclasses import astuple
+import math
 
 import numpy as np
 
@@ -217,7 +217,7 @@ class FaceFitter:
         self._set_view(0.0, 0.0)
         self._update_rigid()
         self._weights = np.zeros(self._h.shape[0])
-        self._posture_gap: np.ndarray | None = None
+        self._posture_gap: tuple[float, float, float] | None = None
         self._posture_time = 0.0
         self.eyes.reset()
         self.reflex_anchor.reset()
@@ -296,15 +296,18 @@ class FaceFitter:
         gap to the mean face's rigid landmarks fitted onto this frame's
         (module docstring, step 1)."""
         _, r, _ = similarity(self._mean_rigid, p[self.rigid], self._rigid_w)
-        fitted = np.array(astuple(pose))
-        gap = np.array(astuple(angles_from_rotation(r))) - fitted
+        mean_face = angles_from_rotation(r)
+        gap = (mean_face.yaw_deg - pose.yaw_deg, mean_face.pitch_deg - pose.pitch_deg,
+               mean_face.roll_deg - pose.roll_deg)
         if self._posture_gap is None:
             self._posture_gap = gap
         else:
             dt = max(float(timestamp) - self._posture_time, 0.0)
-            self._posture_gap += (1.0 - np.exp(-dt / POSTURE_TAU_S)) * (gap - self._posture_gap)
+            a = 1.0 - math.exp(-dt / POSTURE_TAU_S)
+            self._posture_gap = tuple(g + a * (new - g) for g, new in zip(self._posture_gap, gap))
         self._posture_time = float(timestamp)
-        return HeadPose(*(float(v) for v in fitted + self._posture_gap))
+        yaw, pitch, roll = self._posture_gap
+        return HeadPose(pose.yaw_deg + yaw, pose.pitch_deg + pitch, pose.roll_deg + roll)
 
     def _update_shape(self, y: np.ndarray, expr_part: np.ndarray) -> None:
         """Identity + session offset: a running mean over the first frames (joint
