@@ -4,8 +4,8 @@ The masked output is tracked again with the same tracker, and per eye the 2D
 eye-opening measures (iris position within the opening, aperture / eye width;
 see `eye_opening_measures`) are compared with those of the input frame: the
 aperture in every frame, the iris position where the eye is open enough in
-both streams for it to mean something. Blinks are detected as dips of the aperture in each
-stream and matched in time.
+both streams for it to mean something. Blinks are detected as dips of the
+aperture in each stream and matched in time.
 """
 
 from __future__ import annotations
