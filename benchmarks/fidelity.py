@@ -95,6 +95,19 @@ def draw_name(offset: float) -> str:
     return "avatar" if offset == 0 else f"avatar{offset:+.2f}"
 
 
+def nudged(params: MaskParams, pitch_deg: float) -> MaskParams:
+    """The params with the head's pitch moved (a draw of the re-tracked avatar)."""
+    head = replace(params.head, pitch_deg=params.head.pitch_deg + pitch_deg)
+    return replace(params, head=head)
+
+
+def draw_ranges(summaries: list[dict]) -> dict:
+    """Per median, its [lowest, highest] over the re-tracked draws."""
+    keys = summaries[0]["median"]
+    return {k: [min(s["median"][k] for s in summaries), max(s["median"][k] for s in summaries)]
+            for k in keys if all(s["median"][k] is not None for s in summaries)}
+
+
 def run_patient(name: str, kw: dict, seed: int, duration: float, model, tracks_dir: Path | None,
                 avatar: int | str = "per-session", draws: int = 1):
     from realtime_mask.pipeline import FrameMasker
@@ -107,7 +120,7 @@ def run_patient(name: str, kw: dict, seed: int, duration: float, model, tracks_d
     t0 = time.perf_counter()
     # All GL objects live in this thread; a fresh masker per patient = a new session.
     # The avatar is measured as a patient is (the doctor sees the avatar's
-    # patch over a covered eye); its own render goes unused.
+    # patch over a covered eye); the re-trackers' own renders go unused.
     retrackers = {o: FrameMasker(model=model, avatar="shared") for o in offsets}
     try:
         with PatientRenderer(model, seed) as person, \
@@ -119,10 +132,11 @@ def run_patient(name: str, kw: dict, seed: int, duration: float, model, tracks_d
                 for offset, retracker in retrackers.items():
                     if not result.params.face_present:
                         retracked[offset].append(MaskParams.no_face(t))
-                        continue
-                    frame = result.frame if offset == 0 else masker.renderer.render(
-                        nudged(result.params, offset))
-                    retracked[offset].append(retracker.measure(frame, t))
+                    elif offset == 0:       # the frames the masker sent
+                        retracked[offset].append(retracker.measure(result.frame, t))
+                    else:
+                        frame = masker.renderer.render(nudged(result.params, offset))
+                        retracked[offset].append(retracker.measure(frame, t))
     finally:
         for retracker in retrackers.values():
             retracker.close()
@@ -138,19 +152,6 @@ def run_patient(name: str, kw: dict, seed: int, duration: float, model, tracks_d
         if tracks_dir is not None:
             write_jsonl(tracks_dir / f"{name}.{source}.jsonl", stream)
     return out
-
-
-def nudged(params: MaskParams, pitch_deg: float) -> MaskParams:
-    """The params with the head's pitch moved (a draw of the re-tracked avatar)."""
-    head = replace(params.head, pitch_deg=params.head.pitch_deg + pitch_deg)
-    return replace(params, head=head)
-
-
-def draw_ranges(summaries: list[dict]) -> dict:
-    """Per median, its [lowest, highest] over the re-tracked draws."""
-    keys = summaries[0]["median"]
-    return {k: [min(s["median"][k] for s in summaries), max(s["median"][k] for s in summaries)]
-            for k in keys if all(s["median"][k] is not None for s in summaries)}
 
 
 def aggregate(results: dict, source: str) -> dict:
