@@ -259,6 +259,23 @@ def test_pendular_nystagmus_frequency_amplitude_direction(hz, p2p, axis):
     assert ny.waveform == "pendular"
 
 
+@pytest.mark.parametrize("hz,present", [(1.2, False), (1.7, False), (2.5, True)])
+def test_a_short_clip_needs_several_beats(hz, present):
+    """2.5 s of video (75 frames, as the GRID clips): a slow swing fits in
+    only a few periods there (a gaze shifted to and fro) and is not called a
+    nystagmus; 2.5 Hz gives six beats and is. (Longer clips keep the 1 Hz
+    floor: five beats of it take 5 s.)"""
+    n = 75
+    wave = sinus(n, hz, 3.0)
+    noise = np.random.default_rng(3).normal(0, 0.1, (4, n))
+    ny = measure_nystagmus(ParamsTrack.from_params(
+        stream(n, right=(wave + noise[0], noise[1]), left=(wave + noise[2], noise[3]))))
+    assert ny.present == present
+    spectrum = ny.per_eye["right"]["yaw"]
+    assert spectrum.frequency_hz == pytest.approx(hz, abs=0.15)
+    assert spectrum.seen_s == pytest.approx(2.5, abs=0.05)
+
+
 @pytest.mark.parametrize("fast", ["right", "left"])
 def test_jerk_nystagmus_fast_phase(fast):
     n = 300

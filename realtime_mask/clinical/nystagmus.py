@@ -24,6 +24,12 @@ fifth of its swing is FaceMesh carrying the face with the eyes: re-tracked
 avatars of the 3 Hz vertical and 4 Hz horizontal nystagmus patients read
 head/eye 0.21-0.23 (|r| 0.86-0.88) with their heads drawn still.
 
+A rhythm is told by several beats: an oscillation counts only where the eye
+was seen for at least MIN_CYCLES of its periods. On the real clips of people
+without eye signs, grid_lrwp9a (2.5 s) read a 1.7 Hz vertical "nystagmus"
+from 4.2 beats; in a short clip a gaze shifted to and fro once or twice
+fills a slow spectral peak.
+
 Nystagmus moves both eyes together, so when both eyes are seen their traces
 must be coherent at the beat frequency (magnitude-squared coherence >=
 MIN_EYE_COHERENCE; any phase, so see-saw nystagmus passes). Read-out noise is
@@ -56,6 +62,10 @@ SACCADE_STEP_DEG = 6.0      # a change this large within SACCADE_S is a gaze shi
 SACCADE_S = 0.1             # the read-out spreads a gaze shift over 2-3 frames
 MIN_SNR = 6.0
 MIN_AMPLITUDE_DEG = 0.8     # peak-to-peak of the fundamental
+# A rhythm is told by several beats: the eye must be seen for at least this
+# many periods. In a short clip (2.5 s, as the GRID clips) that is 2 Hz and
+# faster; a gaze shifted to and fro once or twice in it is no rhythm.
+MIN_CYCLES = 5.0
 JERK_SKEW = 1.0
 HEAD_COUPLING_R = 0.5
 HEAD_COUPLING_RATIO = 0.2
@@ -75,11 +85,13 @@ class AxisSpectrum:
     windows: int
     velocity_skew: float
     cycle_p2p_deg: float
+    seen_s: float = 0.0         # how long the eye was seen (its segments' total)
 
     @property
     def detected(self) -> bool:
         return (self.windows > 0 and self.snr >= MIN_SNR
-                and self.fundamental_p2p_deg >= MIN_AMPLITUDE_DEG)
+                and self.fundamental_p2p_deg >= MIN_AMPLITUDE_DEG
+                and self.frequency_hz * self.seen_s >= MIN_CYCLES)
 
 
 @dataclass
@@ -189,7 +201,8 @@ def axis_spectrum(segments: list[np.ndarray], fs: float) -> AxisSpectrum:
     cycles = [c for s in segments for c in
               (s[i:i + period] for i in range(0, s.size - period + 1, period))]
     cycle_p2p = float(np.median([np.ptp(c) for c in cycles])) if cycles else 0.0
-    return AxisSpectrum(f0, float(2.0 * fundamental), float(snr), len(windows), vskew, cycle_p2p)
+    return AxisSpectrum(f0, float(2.0 * fundamental), float(snr), len(windows), vskew, cycle_p2p,
+                        sum(s.size for s in segments) / fs)
 
 
 def head_coupling(track: ParamsTrack, eye: np.ndarray, axis: str, f0: float,
