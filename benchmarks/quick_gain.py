@@ -15,6 +15,10 @@ with the drawn angle) each eye's response is read at four stages:
 plus `drawn`, the iris centre's own px per degree from the renderer. The
 gains are complex; each comes as magnitude and phase (degrees, + = leads).
 
+`head_swing`: the other way round, the eyes held still in the head while the
+head swings by the same amount (yaw or pitch); each eye's reported angle on
+that axis per degree of head movement, which should be 0.
+
 Faces: the shared avatar (what the doctor's picture is re-tracked from) and a
 synthetic person (a patient's face, what MaskParams are read from).
 
@@ -109,6 +113,28 @@ def swing(renderer, model, axis: str, held: float, hz: float, p2p: float) -> dic
     return out
 
 
+def head_swing(renderer, model, axis: str, hz: float, p2p: float) -> dict:
+    from realtime_mask.params import EyeParams, HeadPose, MaskParams
+    from realtime_mask.pipeline import FrameMasker
+
+    n_settle, n = int(SETTLE_S * FPS), int((SETTLE_S + SWING_S) * FPS)
+    eye = EyeParams(upper_lid=0.75, lower_lid=0.95)
+    angles, reads = [], []
+    with FrameMasker(avatar="shared", model=model) as masker:
+        for i in range(n):
+            angle = p2p / 2 * np.sin(2 * np.pi * hz * (i - n_settle) / FPS) if i >= n_settle else 0.0
+            head = HeadPose(yaw_deg=angle if axis == "yaw" else 0.0,
+                            pitch_deg=angle if axis == "pitch" else 0.0)
+            got = masker.measure(renderer.render(MaskParams(
+                timestamp=i / FPS, face_present=True, confidence=1.0, head=head,
+                left_eye=eye, right_eye=eye)), i / FPS)
+            if i >= n_settle and got.face_present:
+                angles.append(angle)
+                reads.append([getattr(getattr(got, f"{side}_eye"), f"{axis}_deg") for side in SIDES])
+    a, r = np.array(angles), np.array(reads)
+    return {side: polar(response(a, r[:, k], hz)) for k, side in enumerate(SIDES)}
+
+
 def main() -> None:
     from realtime_mask.face_model.assets import load_face_model
     from realtime_mask.render import AvatarRenderer
@@ -125,21 +151,27 @@ def main() -> None:
              f"synthetic_person_{PATIENT_SEED}": dict(
                  identity=random_identity(PATIENT_SEED, model.identity_deltas.shape[0]),
                  appearance=random_appearance(PATIENT_SEED))}
-    result, reported = {}, []
+    result, reported, heads = {}, [], {}
     for name, kw in faces.items():
         with AvatarRenderer(model, **kw) as renderer:
             result[name] = {f"{axis}_{held:+g}": swing(renderer, model, axis, held, args.hz, args.p2p)
                             for axis, helds in POSITIONS.items() for held in helds}
+            heads[name] = {axis: head_swing(renderer, model, axis, args.hz, args.p2p)
+                           for axis in POSITIONS}
         reported += [(name, key, side, g["reported"][0]) for key, eyes in result[name].items()
                      for side, g in eyes.items()]
+    leak = np.array([g[0] for face in heads.values() for eyes in face.values()
+                     for g in eyes.values()])
     gains = np.array([g for *_, g in reported])
     emit("quick_gain", {
         "swing": {"hz": args.hz, "p2p_deg": args.p2p, "seconds": SWING_S},
         "summary": {"reported_gain_range": [round(float(gains.min()), 3),
                                             round(float(gains.max()), 3)],
                     "reported_gain_median": round(float(np.median(gains)), 3),
-                    "within_20_percent": f"{int((np.abs(gains - 1) <= 0.2).sum())} of {len(gains)}"},
-        "faces": result})
+                    "within_20_percent": f"{int((np.abs(gains - 1) <= 0.2).sum())} of {len(gains)}",
+                    "head_swing_read_as_eye_movement_median": round(float(np.median(leak)), 3),
+                    "head_swing_read_as_eye_movement_max": round(float(leak.max()), 3)},
+        "faces": result, "head_swing": heads})
 
 
 if __name__ == "__main__":
