@@ -67,7 +67,7 @@ def swing(renderer, model, axis: str, held: float, hz: float, p2p: float) -> dic
     n_settle, n = int(SETTLE_S * FPS), int((SETTLE_S + SWING_S) * FPS)
     angles = [held + (p2p / 2 * np.sin(2 * np.pi * hz * (i - n_settle) / FPS)
                       if i >= n_settle else 0.0) for i in range(n)]
-    rows = {side: [] for side in SIDES}     # (drawn px, iris px, centre px, raw, reported)
+    rows = {side: [] for side in SIDES}   # (angle, drawn px, iris px, centre px, raw, reported)
     img_axis = 0 if axis == "yaw" else 1
     with FrameMasker(avatar="shared", model=model) as masker:
         eyes = masker.fitter.eyes
