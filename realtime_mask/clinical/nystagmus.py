@@ -62,10 +62,7 @@ SACCADE_STEP_DEG = 6.0      # a change this large within SACCADE_S is a gaze shi
 SACCADE_S = 0.1             # the read-out spreads a gaze shift over 2-3 frames
 MIN_SNR = 6.0
 MIN_AMPLITUDE_DEG = 0.8     # peak-to-peak of the fundamental
-# A rhythm is told by several beats: the eye must be seen for at least this
-# many periods. In a short clip (2.5 s, as the GRID clips) that is 2 Hz and
-# faster; a gaze shifted to and fro once or twice in it is no rhythm.
-MIN_CYCLES = 5.0
+MIN_CYCLES = 5.0            # periods the eye must be seen for: in a 2.5 s clip, 2 Hz and up
 JERK_SKEW = 1.0
 HEAD_COUPLING_R = 0.5
 HEAD_COUPLING_RATIO = 0.2
