@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 from scipy.signal import csd, welch
@@ -69,6 +70,7 @@ def swing(renderer, model, axis: str, held: float, hz: float, p2p: float) -> dic
                       if i >= n_settle else 0.0) for i in range(n)]
     rows = {side: [] for side in SIDES}   # (angle, drawn px, iris px, centre px, raw, reported)
     img_axis = 0 if axis == "yaw" else 1
+    sign = 1.0 if axis == "yaw" else -1.0   # pixels run down, the read-out's y (and a + pitch) up
     with FrameMasker(avatar="shared", model=model) as masker:
         eyes = masker.fitter.eyes
         centres, raws = {}, {}
@@ -83,7 +85,7 @@ def swing(renderer, model, axis: str, held: float, hz: float, p2p: float) -> dic
             return calibrate(side, eye)
 
         eyes._eyeball_centre = recorded_centre       # this session's instances only
-        masker.fitter.eye_calibration = type("Recorder", (), {"apply": staticmethod(recorded_raw)})
+        masker.fitter.eye_calibration = SimpleNamespace(apply=recorded_raw)
         for i, angle in enumerate(angles):
             eye = EyeParams(yaw_deg=angle if axis == "yaw" else 0.0,
                             pitch_deg=angle if axis == "pitch" else 0.0,
@@ -95,8 +97,6 @@ def swing(renderer, model, axis: str, held: float, hz: float, p2p: float) -> dic
             got = masker._fit(rgb, landmarks, i / FPS) if landmarks is not None else None
             if got is None or not got.face_present or i < n_settle:
                 continue
-            # pixels run down, the read-out's y (and a positive pitch) up
-            sign = 1.0 if axis == "yaw" else -1.0
             for side, s in SIDES.items():
                 c = EYE_CONTOURS[side].iris[0]
                 drawn_px = renderer.project(iris_point(renderer.lids[s].eyeball, eye),
