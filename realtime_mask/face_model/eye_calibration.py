@@ -2,9 +2,9 @@
 
 MediaPipe's iris and lid landmarks are biased: on a rendered eye turned 15° the
 raw read-out says about 12°, a lowered lid reads higher than it is, and pitch is
-compressed most. Because the avatar renderer places the eyeball and the lids
-exactly where MaskParams says, it is a ground-truth generator for the read-out:
-render random per-eye configurations (with small head turns), each held for
+compressed most. Because the avatar renderer places the eyeball exactly where
+MaskParams says, it is a ground-truth generator for the read-out: render
+random per-eye configurations (with small head turns), each held for
 HOLD frames as in a video (the first frame after a jump reads part-way), track
 and fit them as a video session, and regress the truth on the raw read-out, per
 eye:
@@ -12,6 +12,13 @@ eye:
     [yaw, pitch, upper_lid, lower_lid]_true ~= M_side @ [yaw, pitch, upper, lower, 1]_raw
 
 with each gaze axis from itself alone and lids from lids and pitch (see INPUTS).
+
+The lids are placed only as far as ICT's lid shapes reach, and the truth
+recorded is the lid asked for: 17 % of the sampled upper lids and 46 % of the
+lower ones are drawn elsewhere (benchmarks/lid_reach.py). Recording the drawn
+lid instead made the real clips' MRD1 read 0.4 mm lower (median), into false
+ptosis (README, session 24), so it stays as it is until the read-out's lid
+level holds on real faces.
 
 Every render is also read mirrored, as a second session whose eyes swap
 sides, and both readings go into each eye's fit, so the calibration treats the
