@@ -9,8 +9,8 @@ program counts the misses (more than MISS iris radii, 0.3 mm), three ways:
 
   sweep        a normal eye (MRD1 4.4 mm, MRD2 5.6 mm) looking up and down on
                the mean face: the MRD1 / MRD2 drawn, in millimetres
-  calibration  the eye calibration's sampled renders (same seed and ranges as
-               its build), whose truth is the lid asked for
+  calibration  the eye calibration's sampled renders (same seed, ranges and
+               lid drawing as its build), whose truth is the lid asked for
   clips        the real clips through the masker (shared avatar): open
                eye-frames whose drawn lids miss the MaskParams
 
@@ -119,9 +119,10 @@ def main() -> int:
     missing = [c.name for c in clips if not c.is_file()]
     if missing:
         sys.exit(f"clips not found: {missing} (expected ../shared/data/videos)")
-    with AvatarRenderer(load_face_model()) as renderer:
-        result = {"miss_iris_radii": MISS, "normal_eye_sweep": sweep(renderer),
-                  "calibration_samples": calibration_samples(renderer)}
+    model = load_face_model()
+    with AvatarRenderer(model) as avatar, AvatarRenderer(model, lid_shapes_only=True) as cal:
+        result = {"miss_iris_radii": MISS, "normal_eye_sweep": sweep(avatar),
+                  "calibration_samples": calibration_samples(cal)}
     result["clips"] = {c.name: clip_misses(c, args.frames) for c in clips}
     emit("lid_reach", result)
     return 0

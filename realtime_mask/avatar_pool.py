@@ -99,12 +99,14 @@ def build_avatar_pool(model: FaceModel) -> list[int]:
 
         probes = _probes()
         with MediaPipeTracker(static_image_mode=True) as tracker:
-            mean = avatar_renderer(model, SHARED_AVATAR)
+            # the lids as the eye calibration draws them: which faces pass
+            # does not move with how far the avatar lifts a lid
+            mean = avatar_renderer(model, SHARED_AVATAR, lid_shapes_only=True)
             reference = _read(mean, tracker, probes)
             mean.close()
             pool = []
             for seed in range(FIRST_CANDIDATE, FIRST_CANDIDATE + MAX_CANDIDATES):
-                renderer = avatar_renderer(model, seed)
+                renderer = avatar_renderer(model, seed, lid_shapes_only=True)
                 try:
                     if (passes(reference, _read(renderer, tracker, probes))
                             and blink_is_seen(renderer, probes[0], probes[-1])):

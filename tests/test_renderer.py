@@ -391,8 +391,40 @@ REACHABLE = [(0, 0, 0.75, 0.95), (0, 0, 0.2, 0.95), (0, 0, -0.3, 0.95), (0, 0, 1
              (0, 0, 0.75, 0.7), (0, 0, 0.75, 1.1)]
 
 
+# Upper lids as a normal eye carries them looking up (MRD1 held, the lower lid
+# lagging the eye), and a marked lid retraction. ICT's lid shapes alone drew
+# the upper lid at 0.34 for the first, 0.58 and 0.70 for the third, and 1.21
+# for the last.
+GAZE_RANGE = [(0, 20, 0.75, 1.25), (0, 25, 0.7, 1.4), (15, 10, 0.75, 0.95), (-15, 10, 0.75, 0.95),
+              (0, 0, 1.4, 0.95)]
+
+
 def test_lid_solve_puts_margins_on_target(renderer):
     _lid_check(renderer, REACHABLE)
+
+
+def test_lids_reach_a_normal_eye_across_the_gaze_range(renderer, face_model):
+    from realtime_mask.render.avatars import avatar_renderer
+
+    _lid_check(renderer, GAZE_RANGE)
+    with avatar_renderer(face_model, 1099) as session_avatar:
+        _lid_check(session_avatar, GAZE_RANGE)
+
+
+def test_look_up_only_where_the_lid_shapes_fall_short(renderer, face_model):
+    """Lids the lid shapes reach are solved as before, and the renders the eye
+    calibration is fitted on never use eyeLookUp."""
+    from realtime_mask.render import AvatarRenderer
+
+    look_up = renderer.lids["L"].shape_index["eyeLookUp"]
+    for yaw, pitch, up, lo in REACHABLE:
+        eye = EyeParams(yaw_deg=yaw, pitch_deg=pitch, upper_lid=up, lower_lid=lo)
+        assert renderer.weights_for(face(left_eye=eye, right_eye=eye))[look_up] == 0.0
+    looking_up = face(left_eye=EyeParams(pitch_deg=25.0, upper_lid=0.7, lower_lid=1.4))
+    assert renderer.weights_for(looking_up)[look_up] > 0.5
+    with AvatarRenderer(face_model, W, H, lid_shapes_only=True) as calibration_renderer:
+        assert calibration_renderer.weights_for(looking_up)[look_up] == 0.0
+        assert calibration_renderer.shown(looking_up).left_eye.upper_lid < 0.3
 
 
 def test_lid_follows_the_rotated_eyeball(renderer):

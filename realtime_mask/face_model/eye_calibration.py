@@ -13,12 +13,14 @@ eye:
 
 with each gaze axis from itself alone and lids from lids and pitch (see INPUTS).
 
-The lids are placed only as far as ICT's lid shapes reach, and the truth
-recorded is the lid asked for: 17 % of the sampled upper lids and 46 % of the
-lower ones are drawn elsewhere (benchmarks/lid_reach.py). Recording the drawn
-lid instead made the real clips' MRD1 read 0.4 mm lower (median), into false
-ptosis (README, session 24), so it stays as it is until the read-out's lid
-level holds on real faces.
+The lids are drawn with ICT's lid shapes alone (`lid_shapes_only`: the
+avatar lifts an upper lid further with eyeLookUp where eyeWide stops), and
+the truth recorded is the lid asked for: 17 % of the sampled upper lids and
+46 % of the lower ones are drawn elsewhere (benchmarks/lid_reach.py).
+Recording the drawn lid, or drawing the lid asked for, made the real clips'
+MRD1 read 0.4 mm lower (median), into false ptosis (README, session 24), so
+the calibration stays as it is until the read-out's lid level holds on real
+faces.
 
 Every render is also read mirrored, as a second session whose eyes swap
 sides, and both readings go into each eye's fit, so the calibration treats the
@@ -181,7 +183,7 @@ def build_eye_calibration(model: FaceModel) -> EyeCalibration:
     from .fitter import FaceFitter
 
     rng = np.random.default_rng(SEED)
-    renderer = AvatarRenderer(model, 640, 480)
+    renderer = AvatarRenderer(model, 640, 480, lid_shapes_only=True)
     drag = measure_vertical_drag(model, renderer)
     views = ("plain", "mirrored")
     trackers = {v: MediaPipeTracker(static_image_mode=False) for v in views}

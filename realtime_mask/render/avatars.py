@@ -62,8 +62,9 @@ def _rgb(v: np.ndarray) -> tuple[float, float, float]:
     return (float(v[0]), float(v[1]), float(v[2]))
 
 
-def avatar_renderer(model: FaceModel, seed: int, width: int = 640, height: int = 480
-                    ) -> AvatarRenderer:
+def avatar_renderer(model: FaceModel, seed: int, width: int = 640, height: int = 480,
+                    lid_shapes_only: bool = False) -> AvatarRenderer:
     identity, appearance = avatar_look(seed, model.identity_deltas.shape[0])
     return AvatarRenderer(model, width, height, identity=identity, appearance=appearance,
-                          keep_eye_region=True, reflex_as_fixating=True)
+                          keep_eye_region=True, reflex_as_fixating=True,
+                          lid_shapes_only=lid_shapes_only)

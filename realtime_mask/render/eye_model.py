@@ -7,9 +7,13 @@ those margins. Per frame, `EyeLids.solve` turns the MaskParams lid targets
 (margin height above / below the *rotated* iris centre, in iris radii) into
 blendshape weights in closed form.
 
-ICT's eyeLook* shapes are not used: they move lids and eyeballs together. Gaze
-rotates the eyeball; the lids follow it because their targets are measured
-from the rotated iris centre (look up with the same MRD1 and the lid rises).
+Gaze rotates the eyeball; the lids follow it because their targets are
+measured from the rotated iris centre (look up with the same MRD1 and the lid
+rises). The lid shapes alone lift the upper lid only so far: on the mean
+face a normal upper lid (MRD1 4.4 mm) was drawn at 2.0 mm looking 20 degrees
+up, and no lid above 7.1 mm in primary gaze. There ICT's eyeLookUp, the lid
+shape ICT pairs with upgaze (used on the face mesh only: the eyeballs are
+drawn by rotation), lifts it on, as far as needed (`EyeLids.solve`).
 
 Coordinates: ICT head space, centimetres, +x = the face's own left (image right
 in a frontal view), +y up, +z forward (towards the camera).
@@ -37,10 +41,12 @@ MARGIN_SAMPLES = 17                                    # columns along the lid m
 UPPER_LASH_RINGS = 2                                   # lash line: rings past the upper margin
 UPPER_SHAPES = ("eyeBlink", "eyeWide")                 # lower / raise the upper lid
 LOWER_SHAPES = ("eyeSquint",)                          # raise the lower lid
+LIFT_SHAPES = ("eyeLookUp",)                           # lifts the upper lid where eyeWide stops
 # Negative eyeSquint (down to this) lowers the lower lid, e.g. when the eye looks
 # down with an unchanged MRD2; ICT has no shape that lowers only the lower lid.
 LOWER_DROP_LIMIT = -0.6
 CLOSED_APERTURE = 0.05          # upper_lid + lower_lid at or below this: closed
+SHORTFALL = 1e-3                # iris radii (6 µm): a lid nearer its target than this reached it
 CLOSE_OVERLAP = 0.25            # iris radii the closed margins overlap
 
 
@@ -278,13 +284,48 @@ class EyeLids:
     upper_rim: np.ndarray               # vertex ids of the lid edges (lash lines)
     lower_rim: np.ndarray
     wide_limit: float = 1.0             # most eyeWide weight the solve may use
+    lift_beyond_wide: bool = True       # eyeLookUp lifts the upper lid where eyeWide stops
 
     def solve(self, expression_weights: np.ndarray, yaw_deg: float, pitch_deg: float,
               upper_lid: float, lower_lid: float) -> dict[int, float]:
         """Lid shape weights putting both margins at their targets.
 
         expression_weights: (E,) the weights already applied (brows, cheeks...),
-        which move the lids too. Returns {expression index: weight}."""
+        which move the lids too. Returns {expression index: weight}.
+
+        Where the lid shapes cannot lift the upper lid far enough (an eye
+        looking up, a lid retraction), ICT's eyeLookUp, the lid shape ICT pairs
+        with upgaze, carries it on, as far as needed and no further, and the
+        lid shapes are solved again on top of it. Targets the lid shapes reach
+        are solved as without it. (The lower lid keeps the lid shapes' range:
+        drawn lower in downgaze too, as asked, the re-tracked apertures read
+        further from the patient's, as the read-out barely follows a lower
+        lid; README, session 24.)"""
+        weights, short_up, short_low = self._lid_shapes(
+            expression_weights, yaw_deg, pitch_deg, upper_lid, lower_lid)
+        if (not self.lift_beyond_wide or lids_shut(upper_lid, lower_lid)
+                or short_up <= SHORTFALL * self.eyeball.iris_radius):
+            return weights
+        up = self._moves("eyeLookUp", float(self.eyeball.iris_centre(yaw_deg, pitch_deg)[0]))
+        # as far as the upper lid needs, or the lower lid too when it is short
+        # upwards (an eye looking up): the blink shape takes back the overshoot
+        index = self.shape_index["eyeLookUp"]
+        w = float(np.clip(max(short_up / up[0], short_low / up[1]), 0.0, 1.0))
+        applied = expression_weights.copy()
+        applied[index] = w
+        weights = self._lid_shapes(applied, yaw_deg, pitch_deg, upper_lid, lower_lid)[0]
+        return {index: w, **weights}
+
+    def _moves(self, name: str, x: float) -> tuple[float, float]:
+        """(upper, lower) margin move at x (cm, + up) of one lid shape at weight 1."""
+        i = self.shape_index[name]
+        return (self.upper.height(x, self.dy_upper[i]), self.lower.height(x, self.dy_lower[i]))
+
+    def _lid_shapes(self, expression_weights: np.ndarray, yaw_deg: float, pitch_deg: float,
+                    upper_lid: float, lower_lid: float
+                    ) -> tuple[dict[int, float], float, float]:
+        """The lid shapes' weights, and how far (cm, + up) each margin is left
+        short of its target: upper, lower."""
         eb = self.eyeball
         q = eb.iris_centre(yaw_deg, pitch_deg)
         x = float(q[0])
@@ -300,12 +341,7 @@ class EyeLids:
         t_u = q[1] + upper_lid * rho - h_u         # how far each margin must move
         t_l = q[1] - lower_lid * rho - h_l
 
-        def d(name: str) -> tuple[float, float]:
-            i = self.shape_index[name]
-            return (self.upper.height(x, self.dy_upper[i]),
-                    self.lower.height(x, self.dy_lower[i]))
-
-        blink, wide, squint = d("eyeBlink"), d("eyeWide"), d("eyeSquint")
+        blink, wide, squint = (self._moves(n, x) for n in ("eyeBlink", "eyeWide", "eyeSquint"))
         # Upper lid: blink (down) or wide (up); lower lid: squint (up, or down
         # when negative). Solve the 2x2 system with the upper shape whose
         # weight comes out with the right sign.
@@ -328,7 +364,8 @@ class EyeLids:
         rest = t_u - ws * squint[0]
         name, sh = ("eyeBlink", blink) if rest < 0 else ("eyeWide", wide)
         wu = float(np.clip(rest / sh[0], 0.0, 1.0 if name == "eyeBlink" else self.wide_limit))
-        return {self.shape_index[name]: wu, self.shape_index["eyeSquint"]: ws}
+        weights = {self.shape_index[name]: wu, self.shape_index["eyeSquint"]: ws}
+        return weights, rest - wu * sh[0], t_l - wu * sh[1] - ws * squint[1]
 
     def margin_heights(self, weights: np.ndarray, yaw_deg: float, pitch_deg: float
                        ) -> tuple[float, float]:
@@ -356,7 +393,7 @@ def build_eye_lids(pos: np.ndarray, face_tri: np.ndarray, expression_deltas: np.
         aperture = float(np.interp(c0[0], upper.xs, y_u) - np.interp(c0[0], lower.xs, y_l))
         eb = fit_eyeball(pos, side, aperture)
         index = {n: expression_names.index(f"{n}_{side}")
-                 for n in UPPER_SHAPES + LOWER_SHAPES}
+                 for n in UPPER_SHAPES + LOWER_SHAPES + LIFT_SHAPES}
         out[side] = EyeLids(
             side=side, eyeball=eb, upper=upper, lower=lower, shape_index=index,
             dy_upper=expression_deltas[:, upper.verts, 1].astype(np.float64),

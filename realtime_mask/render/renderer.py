@@ -24,8 +24,8 @@ import numpy as np
 from ..face_model.assets import PARTS, FaceModel
 from ..params import EXPRESSION_NAMES, EyeParams, HeadPose, MaskParams
 from .appearance import NEUTRAL_APPEARANCE, Appearance
-from .eye_model import (MARGIN_SAMPLES, SIDES, Eyeball, EyeLids, build_eye_lids, fit_sphere,
-                        lids_shut, rot_x, rot_y, rot_z)
+from .eye_model import (MARGIN_SAMPLES, SHORTFALL, SIDES, Eyeball, EyeLids, build_eye_lids,
+                        fit_sphere, lids_shut, rot_x, rot_y, rot_z)
 from .mesh import AvatarMesh, EyeMesh, build_avatar_mesh, build_eye_mesh
 from .placeholder import placeholder_rgb
 from .shaders import load_shader
@@ -45,7 +45,6 @@ MAX_EYE_DEG = 50.0          # eye rotation beyond this is clamped (the human ran
 MAX_LID = 3.0               # iris radii
 COVER_HALF_CM = (1.7, 1.2)  # half-axes of the patch over a covered eye
 COVER_RGBA = (52, 55, 62, 255)   # dark, unlike skin, eye or background
-SHORTFALL = 1e-3            # iris radii (6 µm): a lid nearer its target than this reached it
 # A session avatar's own face shape fades in between these distances (cm) from
 # the eyeball centres: eyes, lids and orbit stay the mean face's.
 EYE_REGION_CM = (1.8, 3.2)
@@ -180,10 +179,14 @@ class AvatarRenderer:
                  identity: np.ndarray | None = None,
                  appearance: Appearance | None = None, keep_eye_region: bool = False,
                  lid_wide_limit: float = 1.0, fixate_camera: bool = False,
-                 reflex_as_fixating: bool = False, clip_eyes_to_lids: bool = False) -> None:
+                 reflex_as_fixating: bool = False, clip_eyes_to_lids: bool = False,
+                 lid_shapes_only: bool = False) -> None:
         """lid_wide_limit: the most eyeWide weight the lid solve may use. 1.0 for
         the avatar; synthetic patients extrapolate further, as lid retraction
         lifts the lid beyond a wide-eyed look.
+        lid_shapes_only: no eyeLookUp where eyeWide stops (the renders the eye
+        calibration and the avatar pool are built from; eye_calibration.py
+        says why).
         fixate_camera: gaze 0 converges on the camera, as a patient looking at
         the screen does (synthetic patients); the avatar's gaze 0 is parallel,
         the convention the eye read-out is calibrated in.
@@ -206,8 +209,9 @@ class AvatarRenderer:
         self.appearance = appearance or NEUTRAL_APPEARANCE
         geometry = _avatar_geometry(model, identity, self.appearance, keep_eye_region)
         self.lids, self.mesh, eyes = geometry.lids, geometry.mesh, geometry.eyes
-        if lid_wide_limit != 1.0:     # a copy: the shared geometry stays as it is
-            self.lids = {s: replace(v, wide_limit=float(lid_wide_limit))
+        if lid_wide_limit != 1.0 or lid_shapes_only:   # a copy: the shared geometry stays
+            self.lids = {s: replace(v, wide_limit=float(lid_wide_limit),
+                                    lift_beyond_wide=not lid_shapes_only)
                          for s, v in self.lids.items()}
         if fixate_camera:
             self.lids = {s: replace(v, eyeball=_fixating(v.eyeball)) for s, v in self.lids.items()}
@@ -316,9 +320,10 @@ class AvatarRenderer:
     def shown(self, params: MaskParams) -> MaskParams:
         """The params as this face draws them: each open eye's lids where the
         solved lid shapes put them. A face shape can fall short of a lid target
-        (eyeWide at its limit, lid_wide_limit, lifts some faces' upper lids only
-        so far), so test data takes its truth from here. Shut lids are
-        kept as asked: the renderer draws no eyeball behind them."""
+        (eyeLookUp at full weight, or eyeWide at its limit with
+        lid_shapes_only, lifts an upper lid only so far; a lower lid drops only
+        so far looking down), so test data takes its truth from here. Shut
+        lids are kept as asked: the renderer draws no eyeball behind them."""
         params = self._checked(params)
         w = self._solve_weights(params).copy()
         eyes = {}
