@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import SHARED_DATA, emit  # noqa: E402
-from real_normals import CLIPS  # noqa: E402
+from _common import emit  # noqa: E402
+from real_normals import real_clips  # noqa: E402
 
 from realtime_mask.clinical.units import IRIS_RADIUS_MM  # noqa: E402
 from realtime_mask.params import EyeParams, HeadPose, MaskParams  # noqa: E402
@@ -115,10 +115,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--frames", type=int, default=200)
     args = ap.parse_args()
-    clips = [SHARED_DATA / "videos" / c for c in CLIPS]
-    missing = [c.name for c in clips if not c.is_file()]
-    if missing:
-        sys.exit(f"clips not found: {missing} (expected ../shared/data/videos)")
+    clips = real_clips()
     model = load_face_model()
     with AvatarRenderer(model) as avatar, AvatarRenderer(model, lid_shapes_only=True) as cal:
         result = {"miss_iris_radii": MISS, "normal_eye_sweep": sweep(avatar),

@@ -53,14 +53,20 @@ def measure_clip(path: Path, frames: int) -> dict:
                               "vertical": round(float(np.nanmedian(v)), 2)}}
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--frames", type=int, default=200)
-    args = ap.parse_args()
+def real_clips() -> list[Path]:
+    """The clips' paths; exits with a clear message when any is missing."""
     clips = [SHARED_DATA / "videos" / c for c in CLIPS]
     missing = [c.name for c in clips if not c.is_file()]
     if missing:
         sys.exit(f"clips not found: {missing} (expected ../shared/data/videos)")
+    return clips
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--frames", type=int, default=200)
+    args = ap.parse_args()
+    clips = real_clips()
     rows = []
     for path in clips:
         rows.append(measure_clip(path, args.frames))
