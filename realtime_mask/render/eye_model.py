@@ -303,8 +303,9 @@ class EyeLids:
         lid; README, session 24.)"""
         weights, short_up, short_low = self._lid_shapes(
             expression_weights, yaw_deg, pitch_deg, upper_lid, lower_lid)
-        if (not self.lift_beyond_wide or lids_shut(upper_lid, lower_lid)
-                or short_up <= SHORTFALL * self.eyeball.iris_radius):
+        # most frames reach their targets: that test first
+        if (short_up <= SHORTFALL * self.eyeball.iris_radius or not self.lift_beyond_wide
+                or lids_shut(upper_lid, lower_lid)):
             return weights
         up = self._moves("eyeLookUp", float(self.eyeball.iris_centre(yaw_deg, pitch_deg)[0]))
         # as far as the upper lid needs, or the lower lid too when it is short
