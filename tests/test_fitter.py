@@ -13,7 +13,7 @@ import pytest
 
 from realtime_mask.face_model.correspondence import (
     ANCHORS, build_correspondence, correspondence_cache_file, load_correspondence,
-    render_mean_face)
+    render_mean_face, similarity)
 from realtime_mask.face_model.eyes import eye_opening_measures
 from realtime_mask.face_model.fitter import (FaceFitter, angles_from_rotation,
                                              rotation_from_angles)
@@ -110,6 +110,18 @@ def test_rotation_sign_conventions():
     assert (rotation_from_angles(20, 0, 0) @ nose)[0] > 0.3     # +yaw: nose to image right
     assert (rotation_from_angles(0, 20, 0) @ nose)[1] > 0.3     # +pitch: chin up, nose up
     assert (rotation_from_angles(0, 0, 20) @ top)[0] > 0.3      # +roll: top of head to image right
+
+
+def test_similarity_recovers_a_known_pose_and_never_a_reflection():
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(40, 3))
+    r = rotation_from_angles(25, -10, 15)
+    w = rng.uniform(0.5, 2.0, 40)
+    s, r_fit, t = similarity(x, 3.0 * x @ r.T + (5.0, -2.0, 1.0), w)
+    assert np.isclose(s, 3.0) and np.allclose(r_fit, r) and np.allclose(t, (5.0, -2.0, 1.0))
+    # a mirrored point set is fitted with a rotation, not a reflection
+    _, r_mirror, _ = similarity(x, x * (-1.0, 1.0, 1.0), w)
+    assert np.isclose(np.linalg.det(r_mirror), 1.0)
 
 
 @pytest.mark.parametrize("yaw,pitch", [(0, 0), (20, 0), (-20, 0), (0, 12), (0, -12), (15, 8)])

@@ -228,6 +228,19 @@ def test_painted_iris_sits_where_the_gaze_puts_it_on_every_face(face_model):
 
 # ------------------------------------------------------------------ frames
 
+def test_gaze_direction_is_the_gaze_rotations_axis_bit_for_bit(face_model):
+    from realtime_mask.render import AvatarRenderer
+    from realtime_mask.render.eye_model import gaze_rotation
+
+    with AvatarRenderer(face_model, 64, 48, fixate_camera=True) as r:
+        eyeball = r.lids["L"].eyeball
+    assert eyeball.fixation_yaw_deg != 0
+    rng = np.random.default_rng(0)
+    for yaw, pitch in rng.uniform(-60, 60, (2000, 2)):
+        expected = gaze_rotation(yaw + eyeball.fixation_yaw_deg, pitch)[:, 2]
+        assert np.array_equal(eyeball.gaze_direction(yaw, pitch), expected)
+
+
 def test_identical_params_give_identical_bytes(renderer):
     p = face(head=HeadPose(yaw_deg=7.5, pitch_deg=-3, roll_deg=2),
              left_eye=EyeParams(yaw_deg=-5, upper_lid=0.3), expression=np.linspace(0, 0.4, 39))

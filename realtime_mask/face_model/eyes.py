@@ -330,7 +330,7 @@ class EyeModel:
         if self.vertical_drag == VerticalDrag():
             return 0.0
         d = self._drag
-        dt = float(np.clip(timestamp - d.last_time, 0.0, 0.5)) if d.last_time is not None else 0.0
+        dt = min(max(float(timestamp - d.last_time), 0.0), 0.5) if d.last_time is not None else 0.0
         d.last_time = timestamp
         # both eyes open in the last frame: a blinking or drooping lid pulls
         # FaceMesh's iris, and a covered eye is drawn by its guess
@@ -409,8 +409,8 @@ class EyeModel:
         st.aperture.add(aperture)
         if aperture > IRIS_OPEN_MIN * a_open:
             st.iris_radius.add(r_obs)
-        blink = float(np.clip((BLINK_OPEN * a_open - aperture)
-                              / ((BLINK_OPEN - BLINK_CLOSED) * a_open), 0.0, 1.0))
+        blink = min(max(float((BLINK_OPEN * a_open - aperture)
+                              / ((BLINK_OPEN - BLINK_CLOSED) * a_open)), 0.0), 1.0)
 
         if blink > GAZE_HOLD_BLINK:
             yaw, pitch = st.last_gaze
@@ -435,7 +435,7 @@ class EyeModel:
         corner_c = mid + head.scale * (head.rotation[:2] @ self._centre_offset[side])
         # A session (or a single photo) starts from the prior: a first frame's
         # corners would already carry that frame's gaze.
-        dt = float(np.clip(timestamp - st.last_time, 0.0, 0.5)) if st.seen else 0.0
+        dt = min(max(float(timestamp - st.last_time), 0.0), 0.5) if st.seen else 0.0
         st.corner_lag += dt / (CORNER_TAU_S + dt) * (inv_basis @ (corner_c - head_c)
                                                      - st.corner_lag)
         st.last_time, st.seen = timestamp, True

@@ -367,6 +367,7 @@ class AvatarRenderer:
             self._vbo_face.write(self._blended)
             self._last_weights[:] = w
         head = head_matrix(params.head.yaw_deg, params.head.pitch_deg, params.head.roll_deg)
+        mvp = self._view_proj @ head
         self._prog_face["u_head"].write(_gl(head))
         self._prog_eye["u_head"].write(_gl(head))
         mouth_open = bool(len(self._mouth_params)
@@ -392,10 +393,10 @@ class AvatarRenderer:
             self._prog_eye["u_align"].write(align)
             self._prog_eye["u_iris_radius"].value = iris_radius
             if self._reflex:
-                self._prog_eye["u_reflex_px"].value = tuple(self.reflex_position(side, eye, params.head))
+                self._prog_eye["u_reflex_px"].value = tuple(self._reflex_pixels(side, eye, head, mvp))
             if self._margin_rows is not None:
                 for name, rows in zip(("u_upper", "u_lower"), self._margin_rows[side]):
-                    pixels = self._pixels(self._blended[rows, :3].astype(np.float64), head)
+                    pixels = self._screen(self._blended[rows, :3].astype(np.float64), mvp)
                     self._prog_eye[name].write(pixels.astype(np.float32).tobytes())
             first, count = self._eye_ranges[side]
             self._vao_eye.render(first=first, vertices=count)
@@ -411,7 +412,12 @@ class AvatarRenderer:
     def _pixels(self, points: np.ndarray, head: np.ndarray) -> np.ndarray:
         """(n, 2) pixel positions (as gl_FragCoord) of (n, 3) head-space points
         under a head matrix."""
-        clip = np.c_[points, np.ones(len(points))] @ (self._view_proj @ head).T
+        return self._screen(points, self._view_proj @ head)
+
+    def _screen(self, points: np.ndarray, mvp: np.ndarray) -> np.ndarray:
+        """_pixels for a ready view-projection @ head matrix (a frame's several
+        reads share one)."""
+        clip = np.c_[points, np.ones(len(points))] @ mvp.T
         return (clip[:, :2] / clip[:, 3:] + 1.0) / 2.0 * np.array([self.width, self.height])
 
     def reflex_position(self, side: str, eye: EyeParams, head: HeadPose) -> np.ndarray:
@@ -420,8 +426,16 @@ class AvatarRenderer:
         `appearance.reflex_lever` iris radii behind the centre of the painted
         iris on the line of sight (with reflex_as_fixating: the same offset from
         the iris as on the eye turned in to fixate the camera)."""
+        return self._reflex_pixels(side, eye,
+                                   head_matrix(head.yaw_deg, head.pitch_deg, head.roll_deg))
+
+    def _reflex_pixels(self, side: str, eye: EyeParams, pose: np.ndarray,
+                       mvp: np.ndarray | None = None) -> np.ndarray:
+        """reflex_position for a head matrix (the frame's, built once) and its
+        view-projection @ pose."""
+        if mvp is None:
+            mvp = self._view_proj @ pose
         drawn, lit = self.lids[side].eyeball, self._reflex_eyeballs[side]
-        pose = head_matrix(head.yaw_deg, head.pitch_deg, head.roll_deg)
         camera = (np.linalg.inv(pose) @ np.r_[CAMERA_POSITION, 1.0])[:3]
         sight = lit.gaze_direction(eye.yaw_deg, eye.pitch_deg)
         lever = lit.painted_limbus_depth - self.appearance.reflex_lever * lit.iris_radius
@@ -429,8 +443,8 @@ class AvatarRenderer:
         to_camera = camera - centre
         reflex = centre + CORNEA_RADIUS_CM * to_camera / np.linalg.norm(to_camera)
         if lit is drawn:
-            return self._pixels(reflex[None, :], pose)[0]
-        px = self._pixels(np.array([reflex, iris_point(lit, eye), iris_point(drawn, eye)]), pose)
+            return self._screen(reflex[None, :], mvp)[0]
+        px = self._screen(np.array([reflex, iris_point(lit, eye), iris_point(drawn, eye)]), mvp)
         return px[0] - px[1] + px[2]
 
     def _read_rgba(self, params: MaskParams) -> np.ndarray:

@@ -34,7 +34,9 @@ an eye. Cost: about 0.3 ms per frame.
 
 from __future__ import annotations
 
+import math
 from collections import deque
+from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -66,7 +68,7 @@ class RunningLevel:
     def add(self, x: float) -> None:
         self.values.append(x)
         self._since += 1
-        if len(self.values) >= WARMUP and (self._since >= REFRESH or not np.isfinite(self._value)):
+        if len(self.values) >= WARMUP and (self._since >= REFRESH or not math.isfinite(self._value)):
             self._value, self._since = float(np.percentile(self.values, USUAL_PERCENTILE)), 0
 
     @property
@@ -76,21 +78,29 @@ class RunningLevel:
 
 def grey_spread(rgb: np.ndarray, landmarks: Landmarks, c: EyeContour) -> float:
     """90th minus 10th percentile of grey inside the eye outline (NaN if too small)."""
-    pts = landmarks.points[:, :2]
-    outline = np.vstack([pts[[c.inner, *c.upper, c.outer]], pts[list(reversed(c.lower))]])
+    outline = landmarks.points[_outline_ids(c), :2]
     h, w = rgb.shape[:2]
-    x0, y0 = np.clip(np.floor(outline.min(0)).astype(int), 0, [w, h])
-    x1, y1 = np.clip(np.ceil(outline.max(0)).astype(int) + 1, 0, [w, h])
+    lo, hi = outline.min(0), outline.max(0)
+    x0, y0 = min(max(int(np.floor(lo[0])), 0), w), min(max(int(np.floor(lo[1])), 0), h)
+    x1, y1 = min(max(int(np.ceil(hi[0])) + 1, 0), w), min(max(int(np.ceil(hi[1])) + 1, 0), h)
     crop = rgb[y0:y1, x0:x1]
     if crop.size == 0:
         return float("nan")
     mask = np.zeros(crop.shape[:2], np.uint8)
     cv2.fillPoly(mask, [np.round(outline - (x0, y0)).astype(np.int32)], 1)
-    grey = np.sort(cv2.cvtColor(np.ascontiguousarray(crop), cv2.COLOR_RGB2GRAY)[mask > 0])
+    grey = cv2.cvtColor(np.ascontiguousarray(crop), cv2.COLOR_RGB2GRAY)[mask > 0]
     if grey.size < 10:
         return float("nan")
     n = grey.size - 1
-    return float(grey[int(0.9 * n)]) - float(grey[int(0.1 * n)])
+    low, high = int(0.1 * n), int(0.9 * n)
+    grey = np.partition(grey, (low, high))      # the two order statistics, no full sort
+    return float(grey[high]) - float(grey[low])
+
+
+@lru_cache(maxsize=None)
+def _outline_ids(c: EyeContour) -> np.ndarray:
+    """The eye outline's landmark ids: inner corner, upper lid, outer corner, lower lid back."""
+    return np.array([c.inner, *c.upper, c.outer, *reversed(c.lower)])
 
 
 def opening(landmarks: Landmarks, c: EyeContour) -> float:
@@ -133,7 +143,7 @@ class EyeCoverDetector:
         share, is_open = {}, {}
         for side in CONTOURS:
             usual_opening = self._opening[side].value
-            is_open[side] = (not np.isfinite(usual_opening)
+            is_open[side] = (not math.isfinite(usual_opening)
                              or openings[side] > OPEN_SHARE * usual_opening)
             usual = self._spread[side].value
             share[side] = spread[side] / usual if usual > 0 else float("nan")
@@ -146,9 +156,9 @@ class EyeCoverDetector:
             self._run[side] = self._run[side] + 1 if low != self.covered[side] else 0
             if self._run[side] >= COVER_FRAMES:
                 self.covered[side], self._run[side] = low, 0
-            if not self.covered[side] and not low and np.isfinite(spread[side]):
+            if not self.covered[side] and not low and math.isfinite(spread[side]):
                 # the usual levels learn only from frames that show the eye open
                 self._opening[side].add(openings[side])
-                if is_open[side] or not np.isfinite(self._spread[side].value):
+                if is_open[side] or not math.isfinite(self._spread[side].value):
                     self._spread[side].add(spread[side])
         return dict(self.covered)
