@@ -426,15 +426,13 @@ class AvatarRenderer:
         `appearance.reflex_lever` iris radii behind the centre of the painted
         iris on the line of sight (with reflex_as_fixating: the same offset from
         the iris as on the eye turned in to fixate the camera)."""
-        return self._reflex_pixels(side, eye,
-                                   head_matrix(head.yaw_deg, head.pitch_deg, head.roll_deg))
+        pose = head_matrix(head.yaw_deg, head.pitch_deg, head.roll_deg)
+        return self._reflex_pixels(side, eye, pose, self._view_proj @ pose)
 
     def _reflex_pixels(self, side: str, eye: EyeParams, pose: np.ndarray,
-                       mvp: np.ndarray | None = None) -> np.ndarray:
-        """reflex_position for a head matrix (the frame's, built once) and its
-        view-projection @ pose."""
-        if mvp is None:
-            mvp = self._view_proj @ pose
+                       mvp: np.ndarray) -> np.ndarray:
+        """reflex_position for a head matrix and its view-projection @ pose
+        (a frame builds both once)."""
         drawn, lit = self.lids[side].eyeball, self._reflex_eyeballs[side]
         camera = (np.linalg.inv(pose) @ np.r_[CAMERA_POSITION, 1.0])[:3]
         sight = lit.gaze_direction(eye.yaw_deg, eye.pitch_deg)
