@@ -70,14 +70,17 @@ degrees with the correction, 4.0 and 0.2 without). With o that offset:
   head_c -= h / (1 - h) * o        corner_c -= c / (1 - h) * o
 (o is what is left of the iris displacement after the head frame took its
 share h, hence the 1 / (1 - h)).
-The usual value starts from the session's first frame, but "straight ahead"
-hangs on the head frame, which moves while the fitter settles the face's
-shape over its first frames (fitter.IDENTITY_FRAMES). Once it has, those
-frames are measured again with the settled shape and their median becomes the
-usual value (`remeasure_drag_baseline`): a median, so a patient who looks
-aside late in that second, as the nine-gaze script does, keeps a level
-baseline. Taken from the first frame, the transient stayed for about 10 s:
-re-tracked avatars with straight eyes read 4-20 degrees up or down.
+"Straight ahead" hangs on the head frame, which moves while the fitter
+settles the face's shape over its first frames (fitter.IDENTITY_FRAMES). Once
+it has, those frames are measured again with the settled shape and their
+median becomes the usual value (`remeasure_drag_baseline`): a median, so a
+patient who looks aside late in that second, as the nine-gaze script does,
+keeps a level baseline. Taken from the first frame, the transient stayed for
+about 10 s: re-tracked avatars with straight eyes read 4-20 degrees up or
+down. Until then no correction is made: measured against the first frame
+while the shape still moved, it read the moving head frame as a shared
+upgaze, and re-tracked avatars with level eyes read up to 20-30 degrees up
+in the session's first second (benchmarks/fidelity.py, frames 15-30).
 
 Lids (upper_lid, lower_lid), in iris radii. Each landmark of the eye is
 expressed relative to the iris centre in the head's image axes (u along the
@@ -339,7 +342,11 @@ class EyeModel:
                             for side, st in self._state.items())
         irises = {side: xy[c.iris[0]] for side, c in CONTOURS.items()} if both_open else None
         if d.early is not None:
+            # While the fitter still learns the face's shape, the head frame,
+            # and "straight ahead" with it, moves with the shape: no correction
+            # until the baseline is measured again with the settled shape.
             d.early.append(irises)
+            return 0.0
         if irises is None:
             return d.offset                     # hold the correction
         moved = {}
