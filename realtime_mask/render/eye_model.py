@@ -316,7 +316,7 @@ class EyeLids:
         # as far as the upper lid needs, or the lower lid too when it is short
         # upwards (an eye looking up): the blink shape takes back the overshoot
         index = self.shape_index["eyeLookUp"]
-        w = float(np.clip(max(short_up / up[0], short_low / up[1]), 0.0, 1.0))
+        w = min(max(float(short_up / up[0]), float(short_low / up[1]), 0.0), 1.0)
         applied = expression_weights.copy()
         applied[index] = w
         weights = self._lid_shapes(applied, yaw_deg, pitch_deg, upper_lid, lower_lid)[0]

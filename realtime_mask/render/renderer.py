@@ -396,7 +396,7 @@ class AvatarRenderer:
                 self._prog_eye["u_reflex_px"].value = tuple(self._reflex_pixels(side, eye, head, mvp))
             if self._margin_rows is not None:
                 for name, rows in zip(("u_upper", "u_lower"), self._margin_rows[side]):
-                    pixels = self._screen(self._blended[rows, :3].astype(np.float64), mvp)
+                    pixels = self._pixels(self._blended[rows, :3].astype(np.float64), mvp)
                     self._prog_eye[name].write(pixels.astype(np.float32).tobytes())
             first, count = self._eye_ranges[side]
             self._vao_eye.render(first=first, vertices=count)
@@ -406,17 +406,12 @@ class AvatarRenderer:
     def project(self, point: np.ndarray, head: HeadPose) -> np.ndarray:
         """Pixel position (x right, y down) where a head-space point (cm, the
         avatar's neutral frame) appears with this head pose."""
-        return self._pixels(np.asarray(point, np.float64)[None, :],
-                            head_matrix(head.yaw_deg, head.pitch_deg, head.roll_deg))[0]
+        pose = head_matrix(head.yaw_deg, head.pitch_deg, head.roll_deg)
+        return self._pixels(np.asarray(point, np.float64)[None, :], self._view_proj @ pose)[0]
 
-    def _pixels(self, points: np.ndarray, head: np.ndarray) -> np.ndarray:
+    def _pixels(self, points: np.ndarray, mvp: np.ndarray) -> np.ndarray:
         """(n, 2) pixel positions (as gl_FragCoord) of (n, 3) head-space points
-        under a head matrix."""
-        return self._screen(points, self._view_proj @ head)
-
-    def _screen(self, points: np.ndarray, mvp: np.ndarray) -> np.ndarray:
-        """_pixels for a ready view-projection @ head matrix (a frame's several
-        reads share one)."""
+        under a view-projection @ head matrix (a frame's several reads share one)."""
         clip = np.c_[points, np.ones(len(points))] @ mvp.T
         return (clip[:, :2] / clip[:, 3:] + 1.0) / 2.0 * np.array([self.width, self.height])
 
@@ -441,8 +436,8 @@ class AvatarRenderer:
         to_camera = camera - centre
         reflex = centre + CORNEA_RADIUS_CM * to_camera / np.linalg.norm(to_camera)
         if lit is drawn:
-            return self._screen(reflex[None, :], mvp)[0]
-        px = self._screen(np.array([reflex, iris_point(lit, eye), iris_point(drawn, eye)]), mvp)
+            return self._pixels(reflex[None, :], mvp)[0]
+        px = self._pixels(np.array([reflex, iris_point(lit, eye), iris_point(drawn, eye)]), mvp)
         return px[0] - px[1] + px[2]
 
     def _read_rgba(self, params: MaskParams) -> np.ndarray:
