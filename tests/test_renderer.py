@@ -241,6 +241,19 @@ def test_gaze_direction_is_the_gaze_rotations_axis_bit_for_bit(face_model):
         assert np.array_equal(eyeball.gaze_direction(yaw, pitch), expected)
 
 
+def test_the_blend_adds_each_weighted_shape_into_the_mesh(renderer):
+    # saxpy adds into a view of the output in place: a copy anywhere on the
+    # way would leave the neutral mesh, and a wrong stride a garbled one
+    mesh = renderer.mesh
+    weights = np.zeros(len(mesh.deltas))
+    some = np.flatnonzero(mesh.moves)[::3]
+    weights[some] = np.linspace(0.2, 1.0, len(some))
+    out = np.empty_like(mesh.base)
+    mesh.blend(weights, out)
+    expected = mesh.base + np.tensordot(weights, mesh.deltas.astype(np.float64), axes=1)
+    assert np.abs(out - expected).max() < 1e-5
+    assert np.abs(out - mesh.base).max() > 0.1       # cm: the shapes did move it
+
 def test_identical_params_give_identical_bytes(renderer):
     p = face(head=HeadPose(yaw_deg=7.5, pitch_deg=-3, roll_deg=2),
              left_eye=EyeParams(yaw_deg=-5, upper_lid=0.3), expression=np.linspace(0, 0.4, 39))

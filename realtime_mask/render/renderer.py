@@ -234,7 +234,6 @@ class AvatarRenderer:
         self._weights = np.zeros(self._n_expr, np.float64)
         self._last_weights = np.full(self._n_expr, np.nan)
         self._blended = np.empty_like(self.mesh.base)
-        self._blend_tmp = np.empty_like(self.mesh.base)
         self._rgba = np.empty((height, width, 4), np.uint8)
 
         self.ctx = moderngl.create_standalone_context(backend="egl")
@@ -363,7 +362,7 @@ class AvatarRenderer:
         w = self._solve_weights(params)
         if not np.array_equal(w, self._last_weights):
             # upload only when the shape changed (a held pose costs nothing)
-            self.mesh.blend(w, self._blended, self._blend_tmp)
+            self.mesh.blend(w, self._blended)
             self._vbo_face.write(self._blended)
             self._last_weights[:] = w
         head = head_matrix(params.head.yaw_deg, params.head.pitch_deg, params.head.roll_deg)
