@@ -253,6 +253,15 @@ def test_the_blend_adds_each_weighted_shape_into_the_mesh(renderer):
     expected = mesh.base + np.tensordot(weights, mesh.deltas.astype(np.float64), axes=1)
     assert np.abs(out - expected).max() < 1e-5
     assert np.abs(out - mesh.base).max() > 0.1       # cm: the shapes did move it
+    # OpenBLAS splits a long saxpy between its threads: the bytes must not
+    # depend on that, or a saved frame would not re-render bit for bit
+    from threadpoolctl import threadpool_limits
+
+    for threads in (1, 2):
+        with threadpool_limits(limits=threads, user_api="blas"):
+            again = np.empty_like(mesh.base)
+            mesh.blend(weights, again)
+        assert np.array_equal(again, out), threads
 
 def test_identical_params_give_identical_bytes(renderer):
     p = face(head=HeadPose(yaw_deg=7.5, pitch_deg=-3, roll_deg=2),
