@@ -101,6 +101,9 @@ class AvatarMesh:
         (0.40 against 0.93 ms a frame here). Its bytes do not depend on how
         OpenBLAS splits the rows between threads (tests/test_renderer.py), so
         saved frames re-render bit for bit."""
+        if not out.flags.c_contiguous:
+            # reshape would hand saxpy a copy, and the sum would be lost
+            raise ValueError("blend needs a C-contiguous output array")
         np.copyto(out, self.base)
         flat = out.reshape(-1)          # a view: saxpy adds into it in place
         for k in np.flatnonzero(weights):
