@@ -9,7 +9,7 @@ masked by FrameMasker, and measured twice:
             a doctor looking at the video sees, with a fixed face from the
             session-avatar pool per patient so that runs are reproducible.
             (Until 2026-11-27 the avatar was re-tracked from its landmarks
-            alone; the README gives both where they differ.)
+            alone; docs/measurements.md gives both where they differ.)
 The truth stream itself is measured too (a check of the measurements alone).
 "tracking_bias" says where errors come from: per eye, the median bias, spread
 and gain of gaze (degrees) and lids (mm) against the truth, and the same for
@@ -27,7 +27,7 @@ avatar from the pool) and takes the medians over all of them.
 
 The re-tracked results are a draw: drawing the avatar's head 0.05 degrees
 higher moved the median amplitude error from 12 % to 44 % and gave two
-controls a sign (README, session 22). --draws N re-tracks the avatar N times,
+controls a sign (docs/measurements.md, session 22). --draws N re-tracks the avatar N times,
 the extra draws re-rendered from the same MaskParams with the head's pitch
 moved by DRAW_STEP_DEG, -DRAW_STEP_DEG, 2 * DRAW_STEP_DEG, ...; the summary's
 "avatar_draws" gives each median's range over the draws ("avatar" is the first

@@ -18,7 +18,7 @@ avatar lifts an upper lid further with eyeLookUp where eyeWide stops), and
 the truth recorded is the lid asked for: 17 % of the sampled upper lids and
 46 % of the lower ones are drawn elsewhere (benchmarks/lid_reach.py).
 Recording the drawn lid, or drawing the lid asked for, made the real clips'
-MRD1 read 0.4 mm lower (median), into false ptosis (README, session 24), so
+MRD1 read 0.4 mm lower (median), into false ptosis (docs/measurements.md, session 24), so
 the calibration stays as it is until the read-out's lid level holds on real
 faces.
 

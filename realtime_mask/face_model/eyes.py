@@ -98,7 +98,7 @@ While blink > GAZE_HOLD_BLINK the iris landmarks are unreliable, and the last
 gaze from a reliable frame is held (blinks last ~0.1-0.3 s).
 
 Measured on liveportrait_d6 (33 s): blink >= 0.8 in 9-11 separate events
-(README: about 12 blinks), < 0.2 in > 85 % of frames.
+(docs/measurements.md: about 12 blinks), < 0.2 in > 85 % of frames.
 
 `eye_opening_measures` is the fit-free 2D version used by the fidelity test.
 """

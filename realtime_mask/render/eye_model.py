@@ -305,7 +305,7 @@ class EyeLids:
         are solved as without it. (The lower lid keeps the lid shapes' range:
         drawn lower in downgaze too, as asked, the re-tracked apertures read
         further from the patient's, as the read-out barely follows a lower
-        lid; README, session 24.)"""
+        lid; docs/measurements.md, session 24.)"""
         weights, short_up, short_low = self._lid_shapes(
             expression_weights, yaw_deg, pitch_deg, upper_lid, lower_lid)
         # most frames reach their targets: that test first
