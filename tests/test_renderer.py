@@ -265,6 +265,7 @@ def test_the_blend_adds_each_weighted_shape_into_the_mesh(renderer):
     with pytest.raises(ValueError, match="contiguous"):
         mesh.blend(weights, np.empty((mesh.base.shape[1], len(mesh.base)), np.float32).T)
 
+
 def test_identical_params_give_identical_bytes(renderer):
     p = face(head=HeadPose(yaw_deg=7.5, pitch_deg=-3, roll_deg=2),
              left_eye=EyeParams(yaw_deg=-5, upper_lid=0.3), expression=np.linspace(0, 0.4, 39))

@@ -18,9 +18,9 @@ avatar lifts an upper lid further with eyeLookUp where eyeWide stops), and
 the truth recorded is the lid asked for: 17 % of the sampled upper lids and
 46 % of the lower ones are drawn elsewhere (benchmarks/lid_reach.py).
 Recording the drawn lid, or drawing the lid asked for, made the real clips'
-MRD1 read 0.4 mm lower (median), into false ptosis (docs/measurements.md, session 24), so
-the calibration stays as it is until the read-out's lid level holds on real
-faces.
+MRD1 read 0.4 mm lower (median), into false ptosis (docs/measurements.md,
+session 24), so the calibration stays as it is until the read-out's lid level
+holds on real faces.
 
 Every render is also read mirrored, as a second session whose eyes swap
 sides, and both readings go into each eye's fit, so the calibration treats the
