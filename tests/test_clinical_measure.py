@@ -438,6 +438,18 @@ def test_incoherent_oscillations_of_the_two_eyes_are_not_nystagmus():
     assert "did not move together" in render_report(incoherent)
 
 
+@pytest.mark.parametrize("n", [200, 215, 235, 239, 260])
+def test_coherence_is_judged_at_every_length_of_two_windows(n):
+    """Clips of 4-8 s (a blink or two short of 8 s, say) are long enough for
+    two 2-4 s windows whatever their frame count; one frame's rounding used
+    to skip the check, and the two eyes' unrelated ringing read as nystagmus."""
+    zeros = np.zeros(n)
+    right, left = bursts(n, 1.4, 2.5, seed=1), bursts(n, 1.4, 2.5, seed=2)
+    ny = measure_nystagmus(ParamsTrack.from_params(stream(n, right=(right, zeros),
+                                                          left=(left, zeros))))
+    assert not ny.present and ny.eyes_incoherent
+
+
 def test_lid_lag_is_mrd1_rising_in_downgaze():
     n = 300
     t = np.arange(n) / FPS

@@ -242,7 +242,8 @@ function eyesCoherent(samples, axis, f, fs) {
   if (!a || !b) return true;
   const n = Math.min(a.length, b.length);
   const [lo, hi] = COHERENCE_WINDOW_S;
-  const nper = Math.round(Math.min(hi, Math.max(lo, n / fs / 2)) * fs);
+  // rounded down, so that any stretch of two minimum windows is judged
+  const nper = Math.floor(Math.min(hi * fs, Math.max(lo * fs, n / 2)));
   if (n < 2 * nper) return true;
   let cr = 0, ci = 0, paa = 0, pbb = 0;
   for (let i = 0; i + nper <= n; i += Math.max(1, nper >> 2)) {

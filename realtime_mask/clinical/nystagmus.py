@@ -229,7 +229,9 @@ def eye_coherence(g, axis: str, f0: float, fs: float) -> float:
     windows' length, too short to tell."""
     right, left = getattr(g, f"right_{axis}"), getattr(g, f"left_{axis}")
     ok = np.isfinite(right) & np.isfinite(left)
-    nper = int(round(min(WINDOW_S, max(MIN_WINDOW_S, ok.sum() / fs / 2)) * fs))
+    # rounded down: rounded to the nearest, half the lengths between 4 and 8 s
+    # came out a frame short of two windows and were never judged
+    nper = int(min(WINDOW_S * fs, max(MIN_WINDOW_S * fs, ok.sum() / 2)))
     if ok.sum() < 2 * nper:
         return float("nan")
     grid = np.arange(g.t[ok][0], g.t[ok][-1], 1.0 / fs)
