@@ -470,6 +470,25 @@ def test_lid_lag_is_mrd1_rising_in_downgaze():
     assert math.isnan(summarize(stream(100)).lids.right.downgaze_mrd1_change_mm)
 
 
+@pytest.mark.parametrize("down_s,lag", [(0.25, False), (0.6, True)])
+def test_lid_lag_needs_a_downgaze_held_for_half_a_second(down_s, lag):
+    """A quarter second where the read-out's pitch dips below the downgaze bar
+    (read-out noise: re-tracked avatars of patients looking straight ahead
+    read 5-8 such frames, with the lid reading high in them) is no downgaze
+    to judge a lid lag from; the same lid held over 0.6 s of downgaze is."""
+    n = 300
+    pitch = np.zeros(n)
+    pitch[150:150 + round(down_s * FPS)] = -12.0
+    frames = stream(n, right=(np.zeros(n), pitch), left=(np.zeros(n), pitch))
+    for p in frames:
+        if p.right_eye.pitch_deg < 0:
+            for eye in (p.right_eye, p.left_eye):
+                eye.upper_lid += 3.0 / IRIS_RADIUS_MM
+    s = summarize(frames)
+    assert math.isnan(s.lids.right.downgaze_mrd1_change_mm) is not lag
+    assert ("lid lag" in s.signs()) is lag
+
+
 def test_deviation_by_gaze_position_shows_an_incomitant_deviation():
     # A right lateral rectus weakness: esotropia that grows when looking to the
     # patient's right (-yaw) and vanishes looking left. The left eye fixes.

@@ -25,7 +25,9 @@ MERGE_GAP_S = 0.07          # closures separated by one or two frames are one bl
 BLINK_GUARD_S = 0.1         # frames this close to a blink are left out of lid levels
 PRIMARY_PITCH_DEG = 10.0    # MRD is defined in primary gaze
 DOWNGAZE_PITCH_DEG = -8.0   # lid lag is judged from frames looking at least this far down
-MIN_LID_LAG_FRAMES = 5
+# ... for at least this long in all, and as long in primary gaze: a downgaze
+# is held or followed, not a few frames where the read-out's pitch dips
+MIN_LID_LAG_S = 0.5
 
 
 @dataclass
@@ -135,7 +137,8 @@ def _eye_lids(track: ParamsTrack, side: str, near_blink: np.ndarray) -> EyeLids:
     pitch = np.nan_to_num(eye.pitch, nan=0.0)
     level = usable & (np.abs(pitch) <= 5.0)
     down = usable & (pitch <= DOWNGAZE_PITCH_DEG)
-    if level.sum() >= MIN_LID_LAG_FRAMES and down.sum() >= MIN_LID_LAG_FRAMES:
+    enough = MIN_LID_LAG_S / track.frame_interval
+    if level.sum() >= enough and down.sum() >= enough:
         lag = float(np.median(radii_to_mm(eye.upper[down])) - np.median(radii_to_mm(eye.upper[level])))
     upper = radii_to_mm(eye.upper[chosen])
     lower = radii_to_mm(eye.lower[chosen])
