@@ -187,6 +187,23 @@ def test_mrd1_mrd2_in_millimetres_with_unilateral_ptosis():
         "left MRD1 1.0 mm (landmarks only, ±1 mm)"]
 
 
+@pytest.mark.parametrize("higher,hypertropia", [("left", False), ("right", True)])
+def test_the_eye_under_a_drooping_lid_reading_higher_is_no_hypertropia(higher, hypertropia):
+    """A drooping lid pushes the tracked iris up, so the ptotic eye reading a
+    few degrees higher is not reported as a hypertropia (the ptosis finding
+    says it was not judged). The other eye higher, the ptotic eye lower, is:
+    a hypotropia can make a lid look low."""
+    n = 200
+    pitch = np.full(n, 3.5)
+    frames = stream(n, **{higher: (np.zeros(n), pitch)})
+    for p in frames:
+        p.left_eye.upper_lid = 1.0 / IRIS_RADIUS_MM  # MRD1 1 mm
+    s = summarize(frames)
+    assert ("hypertropia" in s.signs()) is hypertropia and "ptosis" in s.signs()
+    [ptosis] = [f.detail for f in s.findings if f.sign == "ptosis"]
+    assert ("reads 3.5° higher, not judged under the drooping lid" in ptosis) is not hypertropia
+
+
 def test_lid_retraction_both_eyes():
     s = summarize(stream(150, upper=7.5 / IRIS_RADIUS_MM))
     assert sorted(f.detail for f in s.findings) == [
