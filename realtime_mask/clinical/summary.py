@@ -96,9 +96,10 @@ def find_signs(dev: Deviation, lids: LidReport, nyst: Nystagmus,
                 # A drooping lid pushes the tracked iris up: the avatars of
                 # patients with a 1 mm ptosis and straight eyes read that eye
                 # 3-6 degrees high (docs/measurements.md, session 28). Not a
-                # hypertropia then; the doctor is told to check with the lid lifted.
+                # hypertropia then: the doctor checks it with the lid lifted.
                 ptosis.detail += (f"; this eye reads {abs(dev.vertical_deg):.1f}° higher, "
-                                  "not judged under the drooping lid")
+                                  "not judged under the drooping lid (check with the lid "
+                                  "lifted)")
             else:
                 out.append(Finding("hypertropia", f"{higher} eye higher by "
                                    f"{abs(dev.vertical_deg):.1f}° "
