@@ -28,10 +28,10 @@ avatar from the pool) and takes the medians over all of them.
 The re-tracked results are a draw: drawing the avatar's head 0.05 degrees
 higher moved the median amplitude error from 12 % to 44 % and gave two
 controls a sign (docs/measurements.md, session 22). --draws N re-tracks the
-avatar N times, the extra draws re-rendered from the same MaskParams with the head's pitch
-moved by DRAW_STEP_DEG, -DRAW_STEP_DEG, 2 * DRAW_STEP_DEG, ...; the summary's
-"avatar_draws" gives each median's range over the draws ("avatar" is the first
-draw, the frames the masker sent).
+avatar N times, the extra draws re-rendered from the same MaskParams with the
+head's pitch moved by DRAW_STEP_DEG, -DRAW_STEP_DEG, 2 * DRAW_STEP_DEG, ...;
+the summary's "avatar_draws" gives each median's range over the draws
+("avatar" is the first draw, the frames the masker sent).
 
 Usage: python benchmarks/fidelity.py [--duration 8] [--only eso10,nys_h_2hz] [--tracks]
            [--faces N] [--draws N]
