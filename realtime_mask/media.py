@@ -105,6 +105,7 @@ class VideoWriter:
             self._stream.options = {"crf": "18", "preset": "veryfast"}
         self._time_base = 1 / Fraction(frame_rate)
         self._pts = 0
+        self._path = path
 
     def write_yuv420(self, i420: np.ndarray) -> None:
         frame = av.VideoFrame.from_ndarray(i420, format="yuv420p")
@@ -117,10 +118,16 @@ class VideoWriter:
         frame.pts = self._pts
         frame.time_base = self._time_base
         self._pts += 1
-        for packet in self._stream.encode(frame):
-            self._container.mux(packet)
+        self._mux(self._stream.encode(frame))
+
+    def _mux(self, packets) -> None:
+        # the file is only opened with the first packet, a few frames in
+        try:
+            for packet in packets:
+                self._container.mux(packet)
+        except av.FFmpegError as e:
+            raise MediaError(f"{self._path}: cannot write ({e})") from e
 
     def close(self) -> None:
-        for packet in self._stream.encode():
-            self._container.mux(packet)
+        self._mux(self._stream.encode())
         self._container.close()

@@ -50,6 +50,49 @@ def test_unreadable_and_empty_inputs_exit_2(tmp_path):
     assert r.returncode == 2 and "--size" in r.stderr
 
 
+def test_outputs_that_would_overwrite_or_cannot_be_written_are_refused_first(faces_dir, tmp_path):
+    """Checked before any work: the input survives an output or --params
+    naming it, and a missing folder or a width the renderer cannot draw is
+    one error line, not a traceback after the masking."""
+    src = tmp_path / "face.jpg"     # a copy: a failing check must not hurt the shared data
+    src.write_bytes(sorted((faces_dir / "fr_obama").glob("*.jpg"))[0].read_bytes())
+    original = src.read_bytes()
+    cases = [
+        (["-o", tmp_path / "out.png", "--params", src], "is an input"),
+        (["-o", tmp_path / "out.png", "--params", tmp_path / "out.png"], "is another output"),
+        (["-o", tmp_path / "missing" / "out.png"], "does not exist"),
+        (["-o", tmp_path / "out.png", "--params", tmp_path / "missing" / "p.jsonl"],
+         "does not exist"),
+        (["-o", tmp_path], "is a folder"),
+        (["-o", tmp_path / "out.png", "--size", "102x100"], "multiple of 4"),
+    ]
+    for args, message in cases:
+        r = run_cli("mask", src, *args)
+        assert r.returncode == 2, (args, r.stderr)
+        lines = r.stderr.strip().splitlines()
+        assert len(lines) == 1 and message in lines[0], (args, r.stderr)
+    assert src.read_bytes() == original
+    assert not (tmp_path / "out.png").exists()
+
+
+def test_video_writer_says_which_file_it_cannot_write(tmp_path):
+    """PyAV opens an output file only with its first packet, frames after the
+    writer was made: that failure is a MediaError naming the file."""
+    from fractions import Fraction
+
+    import numpy as np
+    import pytest
+
+    from realtime_mask.media import MediaError, VideoWriter
+
+    path = tmp_path / "gone" / "out.mp4"
+    writer = VideoWriter(path, 64, 48, Fraction(30))
+    with pytest.raises(MediaError, match="out.mp4: cannot write"):
+        for _ in range(60):
+            writer.write_yuv420(np.zeros((72, 64), np.uint8))
+        writer.close()
+
+
 def test_rgb_from_frame_matches_swscale_for_camera_frames(videos_dir):
     """The relay's cheap yuv420p -> RGB conversion agrees with swscale's to
     about a grey level of rounding, and other pixel formats or full-range

@@ -86,6 +86,20 @@ def test_report_bad_input_is_one_clear_error(tmp_path, capsys, content, message)
     assert not (tmp_path / "r.html").exists()
 
 
+def test_report_never_overwrites_its_track_and_checks_the_folder_first(tmp_path, capsys):
+    params = make_track(tmp_path, sign="normal")
+    track = params.read_bytes()
+    for argv, message in [
+        (["-o", str(tmp_path / "r.html"), "--json", str(params)], "is an input"),
+        (["-o", str(tmp_path / "no" / "r.html")], "does not exist"),
+    ]:
+        assert main(["report", str(params), *argv]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and message in err[0]
+    assert params.read_bytes() == track
+    assert not (tmp_path / "r.html").exists()
+
+
 def test_report_plots_render_in_chromium(tmp_path, browser):
     params = make_track(tmp_path, right_eye_offset_deg=8.0, sign="nystagmus",
                         nystagmus_hz=3.0, nystagmus_amplitude_deg=4.0)

@@ -161,6 +161,20 @@ def test_synth_bad_options_are_one_clear_error(tmp_path, capsys, argv, message):
     assert not (tmp_path / "x.mp4").exists()
 
 
+@pytest.mark.parametrize("clip,truth,message", [
+    ("x.mp4", "x.mp4", "is another output"),
+    ("no/x.mp4", "t.json", "does not exist"),
+    ("x.mp4", "no/t.json", "does not exist"),
+])
+def test_synth_checks_its_outputs_before_rendering(tmp_path, capsys, clip, truth, message):
+    rc = main(["synth", "--sign", "normal", "-o", str(tmp_path / clip),
+               "--truth", str(tmp_path / truth)])
+    assert rc == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0]
+    assert not (tmp_path / "x.mp4").exists()
+
+
 def test_synth_command_scripts_a_cover_test(tmp_path, face_model):
     clip, truth = tmp_path / "c.mp4", tmp_path / "truth.json"
     rc = main(["synth", "--sign", "exotropia", "--eye", "left", "--cover-test", "--duration", "6",

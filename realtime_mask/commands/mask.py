@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from ..cli import UsageError
+from .paths import check_outputs
 
 
 def add_parser(sub) -> None:
@@ -24,8 +25,10 @@ def parse_size(text: str) -> tuple[int, int]:
         w, h = (int(v) for v in text.lower().split("x"))
     except ValueError:
         raise UsageError(f"--size must look like 640x480, not {text!r}") from None
-    if not (16 <= w <= 4096 and 16 <= h <= 4096) or w % 2 or h % 2:
-        raise UsageError(f"--size {text}: width and height must be even, 16..4096")
+    # what AvatarRenderer draws: checked here, before any work starts
+    if not (16 <= w <= 4096 and 16 <= h <= 4096) or w % 4 or h % 2:
+        raise UsageError(f"--size {text}: width a multiple of 4 and height even, "
+                         "both 16..4096")
     return w, h
 
 
@@ -35,8 +38,7 @@ def run(args) -> int:
     size = parse_size(args.size)
     if not args.input.is_file():
         raise UsageError(f"{args.input}: no such file")
-    if args.output.resolve() == args.input.resolve():
-        raise UsageError("the output must not overwrite the input")
+    check_outputs([args.input], [args.output, args.params])
     try:
         if is_image(args.input):
             summary = _mask_image(args, size)
@@ -44,6 +46,8 @@ def run(args) -> int:
             summary = _mask_video(args, size)
     except MediaError as e:
         raise UsageError(str(e)) from e
+    except OSError as e:            # e.g. a file or folder without permission
+        raise UsageError(f"{e.filename}: {e.strerror or e}") from e
     print(summary, file=sys.stderr)
     return 0
 
@@ -88,9 +92,9 @@ def _mask_video(args, size) -> str:
                 no_face += not result.params.face_present
                 covered += result.params.left_eye.covered or result.params.right_eye.covered
     finally:
-        writer.close()
         if params_file:
             params_file.close()
+        writer.close()
     if frames == 0:
         args.output.unlink(missing_ok=True)
         raise MediaError(f"{args.input}: contains no video frames")

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from ..cli import UsageError
+from .paths import check_outputs
 
 
 def add_parser(sub) -> None:
@@ -29,6 +30,7 @@ def run(args) -> int:
         raise UsageError(f"{args.params}: no such file")
     if args.output.suffix.lower() not in (".html", ".htm"):
         raise UsageError(f"{args.output}: the report is HTML, give a .html output")
+    check_outputs([args.params], [args.output, args.json])
     try:
         frames = list(read_jsonl(args.params))
     except UnicodeDecodeError:

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from ..cli import UsageError
+from .paths import check_outputs
 
 
 def add_parser(sub) -> None:
@@ -87,6 +88,7 @@ def run(args) -> int:
     size = parse_size(args.size)
     if args.output.suffix.lower() != ".mp4":
         raise UsageError(f"{args.output}: write the clip as .mp4")
+    check_outputs([], [args.output, args.truth])
     script = script_from_args(args)
     patient = script_patient(script)
     try:
