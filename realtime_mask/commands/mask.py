@@ -47,7 +47,7 @@ def run(args) -> int:
     except MediaError as e:
         raise UsageError(str(e)) from e
     except OSError as e:            # e.g. a file or folder without permission
-        raise UsageError(f"{e.filename}: {e.strerror or e}") from e
+        raise UsageError(f"{e.filename}: {e.strerror}" if e.filename else str(e)) from e
     print(summary, file=sys.stderr)
     return 0
 
