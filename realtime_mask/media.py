@@ -28,7 +28,7 @@ def read_image(path: Path) -> np.ndarray:
     data = np.fromfile(str(path), np.uint8) if Path(path).is_file() else None
     if data is None:
         raise MediaError(f"{path}: no such file")
-    bgr = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    bgr = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None   # cv2 asserts on b""
     if bgr is None:
         raise MediaError(f"{path}: not a readable image (jpg, png, webp)")
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)

@@ -29,3 +29,34 @@ def test_cache_is_keyed_by_source_content(tmp_path, monkeypatch, face_model):
     other = assets.cache_file_for(assets.find_source())
     assert other != face_model.cache_file
     assert other.name.startswith("ict-")
+
+
+def test_a_damaged_model_file_is_one_clear_error(tmp_path, monkeypatch):
+    """A truncated download or the wrong file named by REALTIME_MASK_ICT: the
+    build says which file and how to provide the model, no tarfile traceback."""
+    shared = assets.find_source()
+    if shared.kind != "tarball":
+        pytest.skip("needs the ICT tarball (../shared/assets or REALTIME_MASK_ICT)")
+    cut = tmp_path / "cut.tar.xz"
+    with open(shared.location, "rb") as f:
+        cut.write_bytes(f.read(200_000))
+    for bad in (cut, tmp_path / "notes.txt"):
+        if not bad.exists():
+            bad.write_text("not a model")
+        monkeypatch.setenv("REALTIME_MASK_ICT", str(bad))
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+        with pytest.raises(assets.ModelNotFound, match=f"{bad.name} is not a readable"):
+            assets.load_face_model(allow_download=False)
+
+
+@pytest.mark.parametrize("argv", [["assets"], ["mask", "in.png", "-o", "out.png"]])
+def test_commands_without_a_model_say_so_in_one_line(tmp_path, monkeypatch, capsys, argv):
+    from realtime_mask.cli import main
+
+    import cv2
+    cv2.imwrite(str(tmp_path / "in.png"), np.zeros((48, 64, 3), np.uint8))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("REALTIME_MASK_ICT", str(tmp_path / "nowhere"))
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "REALTIME_MASK_ICT" in err[0], err

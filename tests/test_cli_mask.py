@@ -42,10 +42,11 @@ def test_unreadable_and_empty_inputs_exit_2(tmp_path):
     junk.write_bytes(b"not a video at all" * 10)
     empty = tmp_path / "empty.png"
     empty.write_bytes(b"")
-    for src in (junk, empty, tmp_path / "missing.mov"):
-        r = run_cli("mask", src, "-o", tmp_path / "o.mp4")
+    for src, out in ((junk, "o.mp4"), (empty, "o.png"), (tmp_path / "missing.mov", "o.mp4")):
+        r = run_cli("mask", src, "-o", tmp_path / out)
         assert r.returncode == 2, (src, r.stderr)
         assert "error" in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+        assert "not a readable" in r.stderr or "no such file" in r.stderr, r.stderr
     r = run_cli("mask", junk, "-o", tmp_path / "o.mp4", "--size", "abc")
     assert r.returncode == 2 and "--size" in r.stderr
 

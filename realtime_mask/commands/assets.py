@@ -23,5 +23,8 @@ def run(args) -> int:
 
         pool = build_derived_caches(model)
         print(f"derived caches ready: correspondence, eye calibration, {len(pool)} session avatars")
-    print(assets.describe_assets())
+    try:
+        print(assets.describe_assets())
+    except assets.ModelNotFound as e:
+        raise UsageError(str(e)) from e
     return 0

@@ -33,6 +33,7 @@ def parse_size(text: str) -> tuple[int, int]:
 
 
 def run(args) -> int:
+    from ..face_model.assets import ModelNotFound
     from ..media import MediaError, is_image
 
     size = parse_size(args.size)
@@ -44,7 +45,7 @@ def run(args) -> int:
             summary = _mask_image(args, size)
         else:
             summary = _mask_video(args, size)
-    except MediaError as e:
+    except (MediaError, ModelNotFound) as e:
         raise UsageError(str(e)) from e
     except OSError as e:            # e.g. a file or folder without permission
         raise UsageError(f"{e.filename}: {e.strerror}" if e.filename else str(e)) from e

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import lzma
 import os
 import tarfile
 import time
@@ -155,12 +156,16 @@ class _Source:
         start every time."""
         wanted = set(names)
         if self.kind == "tarball":
-            with tarfile.open(self.location, "r|xz") as tar:
-                for m in tar:
-                    name = Path(m.name).name
-                    if m.isfile() and "/FaceXModel/" in "/" + m.name and name in wanted:
-                        wanted.discard(name)
-                        yield name, tar.extractfile(m).read()
+            try:
+                with tarfile.open(self.location, "r|xz") as tar:
+                    for m in tar:
+                        name = Path(m.name).name
+                        if m.isfile() and "/FaceXModel/" in "/" + m.name and name in wanted:
+                            wanted.discard(name)
+                            yield name, tar.extractfile(m).read()
+            except (tarfile.TarError, EOFError, lzma.LZMAError) as e:
+                raise ModelNotFound(f"{self.location} is not a readable .tar.xz ({e}). "
+                                    + HOW_TO_PROVIDE) from e
             if wanted:
                 raise ModelNotFound(f"{self.location} lacks FaceXModel/{sorted(wanted)[0]}. "
                                     + HOW_TO_PROVIDE)
@@ -273,16 +278,16 @@ def load_face_model(allow_download: bool = True) -> FaceModel:
 def describe_assets() -> str:
     """Human-readable provenance and cache state, for `realtime-mask assets`."""
     lines = []
-    try:
-        src = find_source(allow_download=False)
+    src = find_source()     # a $REALTIME_MASK_ICT that holds no model: ModelNotFound
+    if src.kind == "download":
+        lines.append("model source : none local; will download "
+                     f"FaceXModel/ from github.com/{ICT_REPO} at {ICT_COMMIT}")
+    else:
         lines.append(f"model source : {src.describe()}")
         path = cache_file_for(src)
         state = (f"built, {path.stat().st_size / 1e6:.1f} MB" if path.is_file()
                  else "not built yet (built on first use)")
         lines.append(f"cache file   : {path} ({state})")
-    except ModelNotFound:
-        lines.append("model source : none local; will download "
-                     f"FaceXModel/ from github.com/{ICT_REPO} at {ICT_COMMIT}")
     lines.append(f"cache folder : {cache_dir()}")
     lines.append("licence      : ICT Face Model Light, MIT (USC Institute for Creative Technologies)")
     return "\n".join(lines)
