@@ -56,7 +56,7 @@ def rgb_from_frame(frame: av.VideoFrame) -> np.ndarray:
 class VideoInfo:
     frame_rate: Fraction
     frame_count: int | None   # from the container; None when unknown
-    width: int
+    width: int                # as stored (read_video turns frames upright)
     height: int
 
 
@@ -73,15 +73,28 @@ def probe_video(path: Path) -> VideoInfo:
         raise MediaError(f"{path}: not a readable video ({e})") from e
 
 
+# Phones store portrait video as landscape frames with a display rotation
+# (counter-clockwise degrees, as players apply it); decoded as stored, the
+# patient lies on her side and the read-out reports a 90-degree head tilt.
+_UPRIGHT = {90: cv2.ROTATE_90_COUNTERCLOCKWISE, 180: cv2.ROTATE_180,
+            270: cv2.ROTATE_90_CLOCKWISE}
+
+
+def upright(rgb: np.ndarray, rotation: float) -> np.ndarray:
+    """The frame as a player shows it, given its display rotation."""
+    code = _UPRIGHT.get(int(round(rotation)) % 360)
+    return rgb if code is None else cv2.rotate(rgb, code)
+
+
 def read_video(path: Path) -> Iterator[tuple[np.ndarray, float]]:
-    """Yield (rgb frame, timestamp in seconds) for every decoded frame."""
+    """Yield (rgb frame as displayed, timestamp in seconds) for every decoded frame."""
     try:
         with av.open(str(path)) as c:
             stream = c.streams.video[0]
             stream.thread_type = "AUTO"
             for i, frame in enumerate(c.decode(stream)):
                 t = float(frame.time) if frame.time is not None else i / float(stream.average_rate or 30)
-                yield frame.to_ndarray(format="rgb24"), t
+                yield upright(frame.to_ndarray(format="rgb24"), frame.rotation), t
     except av.FFmpegError as e:
         raise MediaError(f"{path}: decoding failed ({e})") from e
 

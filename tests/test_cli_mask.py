@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from realtime_mask.media import probe_video, read_image, read_video
 from realtime_mask.params import read_jsonl
 
@@ -82,7 +84,6 @@ def test_video_writer_says_which_file_it_cannot_write(tmp_path):
     from fractions import Fraction
 
     import numpy as np
-    import pytest
 
     from realtime_mask.media import MediaError, VideoWriter
 
@@ -92,6 +93,41 @@ def test_video_writer_says_which_file_it_cannot_write(tmp_path):
         for _ in range(60):
             writer.write_yuv420(np.zeros((72, 64), np.uint8))
         writer.close()
+
+
+@pytest.mark.parametrize("rotation", [90, -90])
+def test_a_phone_video_is_masked_upright(faces_dir, tmp_path, rotation):
+    """Phones store portrait video as landscape frames with a display
+    rotation. Read as stored, the patient lay on her side: the avatar was
+    drawn sideways and the read-out reported a 90 degree head tilt."""
+    import av
+    import cv2
+    import numpy as np
+
+    from realtime_mask.media import read_video
+
+    face = cv2.imread(str(sorted((faces_dir / "fr_obama").glob("*.jpg"))[0]))
+    portrait = cv2.resize(face, (360, 480))[..., ::-1]            # RGB, upright
+    turn = cv2.ROTATE_90_CLOCKWISE if rotation == 90 else cv2.ROTATE_90_COUNTERCLOCKWISE
+    stored = np.ascontiguousarray(cv2.rotate(portrait, turn))     # what the phone stores
+    src = tmp_path / "phone.mp4"
+    with av.open(str(src), "w") as c:
+        s = c.add_stream("libx264", rate=30)
+        s.width, s.height, s.pix_fmt = 480, 360, "yuv420p"
+        s.set_display_rotation(rotation)
+        for i in range(6):
+            f = av.VideoFrame.from_ndarray(stored, format="rgb24")
+            f.pts = i
+            c.mux(s.encode(f))
+        c.mux(s.encode())
+    frames = [rgb for rgb, _ in read_video(src)]
+    assert len(frames) == 6 and frames[0].shape == (480, 360, 3)
+    assert np.abs(frames[0].astype(int) - portrait).mean() < 8      # upright, not turned
+    params = tmp_path / "p.jsonl"
+    r = run_cli("mask", src, "-o", tmp_path / "out.mp4", "--params", params)
+    assert r.returncode == 0, r.stderr
+    rolls = [p.head.roll_deg for p in read_jsonl(params) if p.face_present]
+    assert len(rolls) == 6 and max(abs(x) for x in rolls) < 20, rolls
 
 
 def test_rgb_from_frame_matches_swscale_for_camera_frames(videos_dir):
