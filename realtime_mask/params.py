@@ -42,7 +42,7 @@ covered, versions 1-3 as not reflex-anchored, versions 1-4 as lids not anchored)
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, astuple, dataclass, field
 from typing import Iterable, Iterator
 
 import numpy as np
@@ -189,12 +189,25 @@ def write_jsonl(path, params: Iterable[MaskParams]) -> int:
     return n
 
 
+def _check_finite(params: MaskParams) -> None:
+    """Python's json reads NaN and Infinity. A masker never writes them (the
+    renderer refuses them); in a file they would pass for gaps in the track."""
+    eyes = (params.left_eye, params.right_eye)
+    numbers = [params.timestamp, params.confidence, *astuple(params.head),
+               *(v for e in eyes for v in (e.yaw_deg, e.pitch_deg, e.upper_lid,
+                                           e.lower_lid, e.blink))]
+    if not (np.isfinite(numbers).all() and np.isfinite(params.expression).all()):
+        raise ValueError("a value is NaN or infinite")
+
+
 def read_jsonl(path) -> Iterator[MaskParams]:
     with open(path, encoding="utf-8") as f:
         for lineno, line in enumerate(f, 1):
             if not line.strip():
                 continue
             try:
-                yield MaskParams.from_json(line)
+                params = MaskParams.from_json(line)
+                _check_finite(params)
+                yield params
             except (ValueError, KeyError, TypeError) as e:
                 raise ValueError(f"{path}:{lineno}: bad MaskParams line: {e}") from e

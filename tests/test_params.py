@@ -42,6 +42,23 @@ def test_bad_lines_are_reported_with_position(tmp_path):
         MaskParams(expression=np.zeros(3))
 
 
+@pytest.mark.parametrize("edit", [
+    lambda d: d["left_eye"].update(yaw_deg=float("nan")),
+    lambda d: d["head"].update(roll_deg=float("inf")),
+    lambda d: d["expression"].update(jawOpen=float("nan")),
+])
+def test_nan_and_infinity_in_a_file_are_bad_lines_not_gaps(tmp_path, edit):
+    """Python's json reads NaN and Infinity; in a track they would pass for
+    missing frames and shape the report."""
+    import json
+    d = sample().to_dict()
+    edit(d)
+    path = tmp_path / "t.jsonl"
+    path.write_text(sample().to_json() + "\n" + json.dumps(d) + "\n")
+    with pytest.raises(ValueError, match="t.jsonl:2: .*NaN or infinite"):
+        list(read_jsonl(path))
+
+
 def test_version_1_lines_read_as_the_shared_avatar():
     d = sample().to_dict()
     d["version"] = 1
