@@ -152,6 +152,8 @@ def test_synth_command_writes_clip_and_truth(tmp_path, face_model, capsys):
       "--fast-phase", "left"], "--fast-phase"),
     (["--sign", "ptosis", "--cover-test"], "strabismus"),
     (["--sign", "esotropia", "--cover-test", "--duration", "4"], "before the clip"),
+    (["--sign", "normal", "--fps", "0"], "--fps"),
+    (["--sign", "normal", "--fps", "1000"], "--fps"),
 ])
 def test_synth_bad_options_are_one_clear_error(tmp_path, capsys, argv, message):
     rc = main(["synth", *argv, "-o", str(tmp_path / "x.mp4"), "--truth", str(tmp_path / "t.json")])

@@ -63,10 +63,12 @@ def script_from_args(args):
         allowed = ("right", "left") if args.direction == "horizontal" else ("up", "down")
         if args.fast_phase not in allowed:
             raise UsageError(f"--fast-phase for {args.direction} nystagmus is one of {allowed}")
+    if not 5 <= args.fps <= 120:
+        raise UsageError("--fps must be within 5..120")
     if not 0.5 <= args.frequency <= 0.45 * args.fps:
         raise UsageError(f"--frequency must be within 0.5..{0.45 * args.fps:g} Hz at {args.fps:g} fps")
     if not 0 < args.amplitude <= 20:
-        raise UsageError("--amplitude must be within 0..20 degrees")
+        raise UsageError("--amplitude must be above 0 and at most 20 degrees")
     if args.mrd1 is not None and not -3 <= args.mrd1 <= 9:
         raise UsageError("--mrd1 must be within -3..9 mm")
     if not 1 <= args.duration <= 600:
