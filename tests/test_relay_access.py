@@ -125,6 +125,16 @@ def test_room_new_prints_working_links(server):
     assert bad.returncode == 2 and "bad duration" in bad.stderr
 
 
+@pytest.mark.parametrize("content", ["{not json", "{}", "[1, 2]"])
+def test_room_new_with_a_damaged_state_file_is_one_clear_error(tmp_path, content):
+    state = tmp_path / "server.json"
+    state.write_text(content)
+    out = subprocess.run([sys.executable, "-m", "realtime_mask", "room", "new",
+                          "--state-file", str(state)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2, out.stderr
+    assert out.stderr.strip().count("\n") == 0 and "no running relay found" in out.stderr
+
+
 class Call:
     """A live consultation: a patient bot sending the clip, a doctor bot counting frames."""
 

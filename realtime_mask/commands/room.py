@@ -36,8 +36,9 @@ def run(args) -> int:
     except ValueError as e:
         raise UsageError(str(e)) from e
     state = read_state(args.state_file)
-    if state is None:
-        raise UsageError(f"no running relay found (no state file at {args.state_file or state_path()}); "
+    if not (isinstance(state, dict) and {"url", "admin_secret"} <= state.keys()):
+        raise UsageError("no running relay found (no readable state file at "
+                         f"{args.state_file or state_path()}); "
                          "start `realtime-mask serve` first")
     url = (args.server or state["url"]).rstrip("/") + "/api/consultations"
     req = urllib.request.Request(
