@@ -242,3 +242,16 @@ def test_marker_jitter_buffer_skips_a_lost_packet_instead_of_freezing():
     assert pli is True                        # a keyframe is requested
     assert first.timestamp == 300             # resumes at the first whole frame after the hole
     assert all(f.timestamp > 200 for _, f in frames)
+
+
+@pytest.mark.parametrize("host,tls,warned", [
+    ("127.0.0.1", False, False), ("localhost", False, False), ("::1", False, False),
+    ("0.0.0.0", False, True), ("192.168.1.20", False, True), ("0.0.0.0", True, False),
+])
+def test_serving_plain_http_beyond_loopback_warns_about_the_camera(host, tls, warned):
+    from realtime_mask.commands.serve import plain_http_warning
+
+    message = plain_http_warning(host, tls)
+    assert (message is not None) == warned
+    if warned:
+        assert "--cert" in message and host in message

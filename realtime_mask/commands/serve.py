@@ -53,6 +53,16 @@ def _is_loopback(host: str) -> bool:
         return host == "localhost"
 
 
+def plain_http_warning(host: str, tls: bool) -> str | None:
+    """What to tell whoever deploys a relay that other machines reach over
+    plain HTTP: their browsers keep the camera from such a page."""
+    if tls or _is_loopback(host):
+        return None
+    return (f"serving plain HTTP on {host}: browsers on other machines open the camera "
+            "only on HTTPS pages; pass --cert/--key (and --public-url with this "
+            "machine's name or address)")
+
+
 def run(args) -> int:
     from aiohttp import web
 
@@ -79,6 +89,9 @@ def run(args) -> int:
         mode="passthrough" if args.bench_passthrough else "mask",
         bench_stamp=args.bench_stamp, log_interval_s=args.log_interval,
         ice_servers=list(args.stun), admin_secret=secrets.token_urlsafe(32))
+    warning = plain_http_warning(args.host, ctx is not None)
+    if warning:
+        logging.warning(warning)
     if args.bench_passthrough or args.bench_stamp:
         logging.warning("BENCHMARK MODE: %s", "pass-through (camera NOT masked)"
                         if args.bench_passthrough else "frame-number barcode in output")
