@@ -279,6 +279,10 @@ def test_identical_params_give_identical_bytes(renderer):
     assert not np.array_equal(a, renderer.render(other))
     # a JSON round trip moves values by < 1e-4: at most a few pixels change
     assert np.mean(a != b) < 0.01 and np.mean(ya != yb) < 0.01
+    # each frame is the caller's to keep (the relay queues them uncopied)
+    assert not np.shares_memory(ya, yb)
+    gone = MaskParams.no_face()
+    assert not np.shares_memory(renderer.render_yuv420(gone), renderer.render_yuv420(gone))
 
 
 def test_yuv420_matches_cv2(renderer):

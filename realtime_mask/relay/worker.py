@@ -131,8 +131,8 @@ class MaskingWorker:
                 if self._bench_stamp:
                     stamp = barcode.read_luma(rgb[:, :, 1])
                 result = masker.process(rgb, timestamp, output="yuv420p")
-                # Copy: the renderer may reuse its buffer for the next frame.
-                yuv, params, timings = np.array(result.frame, copy=True), result.params, dict(result.timings_ms)
+                # a new array per frame (AvatarRenderer.render_yuv420): no copy
+                yuv, params, timings = result.frame, result.params, dict(result.timings_ms)
             else:
                 # BENCHMARK-ONLY pass-through: the camera frame itself, resized.
                 yuv = frame.reformat(self._width, self._height, format="yuv420p").to_ndarray()

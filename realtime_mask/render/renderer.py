@@ -469,7 +469,8 @@ class AvatarRenderer:
         return cv2.cvtColor(self._read_rgba(params), cv2.COLOR_RGBA2RGB)
 
     def render_yuv420(self, params: MaskParams) -> np.ndarray:
-        """(H*3//2, W) uint8 I420, as cv2.COLOR_RGB2YUV_I420 gives for render()."""
+        """(H*3//2, W) uint8 I420, as cv2.COLOR_RGB2YUV_I420 gives for render();
+        a new array each call, which the caller may keep (the relay queues it)."""
         if not params.face_present:
             return self._placeholder_yuv.copy()
         return cv2.cvtColor(self._read_rgba(params), cv2.COLOR_RGBA2YUV_I420)
