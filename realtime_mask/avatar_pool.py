@@ -17,7 +17,7 @@ import secrets
 
 import numpy as np
 
-from .face_model.assets import FaceModel, cache_dir
+from .face_model.assets import FaceModel, cache_dir, cache_write_error
 from .face_model.correspondence import in_own_thread
 from .face_model.eyes import eye_opening_measures
 from .params import EyeParams, HeadPose, MaskParams
@@ -136,10 +136,13 @@ def load_avatar_pool(model: FaceModel) -> list[int]:
     if path.is_file():
         return json.loads(path.read_text())["seeds"]
     pool = build_avatar_pool(model)
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"seeds": pool}))
-    tmp.replace(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps({"seeds": pool}))
+        tmp.replace(path)
+    except OSError as e:
+        raise cache_write_error(path, e) from e
     return pool
 
 

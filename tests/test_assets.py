@@ -60,3 +60,18 @@ def test_commands_without_a_model_say_so_in_one_line(tmp_path, monkeypatch, caps
     assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "REALTIME_MASK_ICT" in err[0], err
+
+
+def test_a_cache_folder_that_cannot_be_written_is_one_clear_error(tmp_path, monkeypatch):
+    """Every derived cache is written through one of two places; a cache
+    folder under a file (or without permission) names the file and the fix."""
+    from realtime_mask import avatar_pool
+
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    with pytest.raises(assets.ModelNotFound, match="XDG_CACHE_HOME"):
+        assets.cached_arrays(blocked / "cache" / "x.npz", lambda: {"a": np.zeros(1)})
+    monkeypatch.setattr(avatar_pool, "pool_cache_file", lambda model: blocked / "pool.json")
+    monkeypatch.setattr(avatar_pool, "build_avatar_pool", lambda model: [1, 2])
+    with pytest.raises(assets.ModelNotFound, match="pool.json .*XDG_CACHE_HOME"):
+        avatar_pool.load_avatar_pool(None)

@@ -70,7 +70,13 @@ MULTIPIE68 = (
 
 
 class ModelNotFound(RuntimeError):
-    pass
+    """The avatar model cannot be had: not found, not readable, or its caches
+    cannot be written. The commands print it as one line."""
+
+
+def cache_write_error(path: Path, e: OSError) -> ModelNotFound:
+    return ModelNotFound(f"cannot write the cache file {path} ({e.strerror or e}); set "
+                         "XDG_CACHE_HOME to a folder this user can write")
 
 
 HOW_TO_PROVIDE = (
@@ -113,10 +119,13 @@ def cached_arrays(path: Path, build, rebuild: bool = False) -> dict[str, np.ndar
         with np.load(path) as z:
             return {name: z[name] for name in z.files}
     arrays = build()
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
-    np.savez(tmp, **arrays)
-    tmp.replace(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(tmp, **arrays)
+        tmp.replace(path)
+    except OSError as e:
+        raise cache_write_error(path, e) from e
     return arrays
 
 
