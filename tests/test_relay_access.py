@@ -135,6 +135,16 @@ def test_room_new_with_a_damaged_state_file_is_one_clear_error(tmp_path, content
     assert out.stderr.strip().count("\n") == 0 and "no running relay found" in out.stderr
 
 
+def test_serve_that_cannot_write_its_state_file_says_so(tmp_path):
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    out = subprocess.run([sys.executable, "-m", "realtime_mask", "serve", "--port", "0",
+                          "--state-file", str(blocked / "server.json")],
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 2, out.stderr
+    assert "cannot write the state file" in out.stderr and "Traceback" not in out.stderr
+
+
 class Call:
     """A live consultation: a patient bot sending the clip, a doctor bot counting frames."""
 

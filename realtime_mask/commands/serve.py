@@ -122,7 +122,11 @@ def run(args) -> int:
         scheme = "https" if ctx else "http"
         host = "127.0.0.1" if args.host in ("0.0.0.0", "") else args.host
         config.public_url = (args.public_url or f"{scheme}://{host}:{port}").rstrip("/")
-        state = write_state(config.public_url, config.admin_secret, args.state_file)
+        try:
+            state = write_state(config.public_url, config.admin_secret, args.state_file)
+        except OSError as e:
+            await runner.cleanup()
+            raise UsageError(f"cannot write the state file for `room new`: {e}") from e
         demo = server.registry.create(ttl)
         links = demo.links(config.public_url)
         print(f"realtime-mask relay listening on {config.public_url}", flush=True)
