@@ -75,3 +75,21 @@ def test_a_cache_folder_that_cannot_be_written_is_one_clear_error(tmp_path, monk
     monkeypatch.setattr(avatar_pool, "build_avatar_pool", lambda model: [1, 2])
     with pytest.raises(assets.ModelNotFound, match="pool.json .*XDG_CACHE_HOME"):
         avatar_pool.load_avatar_pool(None)
+
+
+def test_a_first_run_says_why_it_is_slow(face_model, tmp_path, monkeypatch):
+    from realtime_mask.avatar_pool import pool_cache_file
+    from realtime_mask.caches import first_run_notice
+    from realtime_mask.face_model.correspondence import correspondence_cache_file
+    from realtime_mask.face_model.eye_calibration import calibration_cache_file
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    notice = first_run_notice(face_model)
+    assert notice is not None and "a few minutes" in notice and str(tmp_path) in notice
+    for cache in (correspondence_cache_file, calibration_cache_file):
+        cache(face_model).parent.mkdir(parents=True, exist_ok=True)
+        cache(face_model).write_text("")
+    assert first_run_notice(face_model, pool=False) is None
+    assert first_run_notice(face_model) is not None     # the session avatars still to build
+    pool_cache_file(face_model).write_text("")
+    assert first_run_notice(face_model) is None

@@ -33,7 +33,8 @@ def parse_size(text: str) -> tuple[int, int]:
 
 
 def run(args) -> int:
-    from ..face_model.assets import ModelNotFound
+    from ..caches import first_run_notice
+    from ..face_model.assets import ModelNotFound, load_face_model
     from ..media import MediaError, is_image
 
     size = parse_size(args.size)
@@ -41,6 +42,9 @@ def run(args) -> int:
         raise UsageError(f"{args.input}: no such file")
     check_outputs([args.input], [args.output, args.params])
     try:
+        notice = first_run_notice(load_face_model(), pool=args.avatar == "per-session")
+        if notice:
+            print(notice, file=sys.stderr, flush=True)
         if is_image(args.input):
             summary = _mask_image(args, size)
         else:
