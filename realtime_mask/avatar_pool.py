@@ -17,7 +17,7 @@ import secrets
 
 import numpy as np
 
-from .face_model.assets import FaceModel, cache_dir, cache_write_error
+from .face_model.assets import FaceModel, cache_dir, write_cache
 from .face_model.correspondence import in_own_thread
 from .face_model.eyes import eye_opening_measures
 from .params import EyeParams, HeadPose, MaskParams
@@ -136,13 +136,7 @@ def load_avatar_pool(model: FaceModel) -> list[int]:
     if path.is_file():
         return json.loads(path.read_text())["seeds"]
     pool = build_avatar_pool(model)
-    tmp = path.with_suffix(".tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(json.dumps({"seeds": pool}))
-        tmp.replace(path)
-    except OSError as e:
-        raise cache_write_error(path, e) from e
+    write_cache(path, lambda tmp: tmp.write_text(json.dumps({"seeds": pool})))
     return pool
 
 

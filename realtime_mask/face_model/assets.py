@@ -74,9 +74,6 @@ class ModelNotFound(RuntimeError):
     cannot be written. The commands print it as one line."""
 
 
-def cache_write_error(path: Path, e: OSError) -> ModelNotFound:
-    return ModelNotFound(f"cannot write the cache file {path} ({e.strerror or e}); set "
-                         "XDG_CACHE_HOME to a folder this user can write")
 
 
 HOW_TO_PROVIDE = (
@@ -113,20 +110,27 @@ def cache_dir() -> Path:
 
 def cached_arrays(path: Path, build, rebuild: bool = False) -> dict[str, np.ndarray]:
     """The named arrays saved at path, or build() -> {name: array}, saved and
-    returned. Each process writes its own temporary file and renames it into
-    place, so concurrent builders never read a half-written cache."""
+    returned."""
     if path.is_file() and not rebuild:
         with np.load(path) as z:
             return {name: z[name] for name in z.files}
     arrays = build()
-    tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
+    write_cache(path, lambda tmp: np.savez(tmp, **arrays))
+    return arrays
+
+
+def write_cache(path: Path, write) -> None:
+    """write(tmp) into a file of this process's own, renamed into place, so
+    concurrent builders never read a half-written cache; a folder this user
+    cannot write is one ModelNotFound naming the fix."""
+    tmp = path.with_suffix(f".{os.getpid()}.tmp{path.suffix}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(tmp, **arrays)
+        write(tmp)
         tmp.replace(path)
     except OSError as e:
-        raise cache_write_error(path, e) from e
-    return arrays
+        raise ModelNotFound(f"cannot write the cache file {path} ({e.strerror or e}); set "
+                            "XDG_CACHE_HOME to a folder this user can write") from e
 
 
 # ---------------------------------------------------------------- sources
