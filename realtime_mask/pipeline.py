@@ -29,6 +29,7 @@ from .render.avatars import SHARED_AVATAR, avatar_renderer
 from .tracking import MediaPipeTracker
 from .tracking.cover import EyeCoverDetector
 from .tracking.eye_image import read_eye_images
+from .tracking.head_motion import NoseMotion
 from .tracking.iris_motion import IrisMotion
 
 OUTPUT_FORMATS = ("rgb24", "yuv420p")
@@ -65,10 +66,11 @@ class FrameMasker:
         self.avatar_mode = avatar
         self._avatar_pool = load_avatar_pool(self.model) if avatar == "per-session" else []
         self.tracker = MediaPipeTracker(static_image_mode=static_images)
-        self.iris_motion = IrisMotion()
         self.covers = EyeCoverDetector()
+        self.nose = NoseMotion()
         self._frames = 0
         self.fitter = FaceFitter(self.model)
+        self.iris_motion = IrisMotion(self.fitter.eye_calibration.rise_scale())
         self.renderer = None
         self._new_avatar()
 
@@ -122,8 +124,9 @@ class FrameMasker:
         else:
             images = (read_eye_images(rgb, landmarks) if self._frames % EYE_IMAGE_EVERY == 0
                       else None)
+            nose = None if self.tracker.static_image_mode else self.nose.update(rgb, landmarks)
             params = self.fitter.fit(landmarks, timestamp, self.covers.update(rgb, landmarks),
-                                     images)
+                                     images, nose)
         self._frames += 1
         return params
 
@@ -134,6 +137,7 @@ class FrameMasker:
         self.tracker.reset()
         self.iris_motion.reset()
         self.covers.reset()
+        self.nose.reset()
         self._frames = 0
         self.fitter.reset()
         if avatar is not None or self.avatar_mode == "per-session":

@@ -96,6 +96,13 @@ class EyeCalibration:
     # FaceMesh's vertical drag of the head frame and corners (eyes.py)
     vertical_drag: VerticalDrag = VerticalDrag()
 
+    def rise_scale(self) -> dict[str, float]:
+        """Per eye, 1 / the pitch gain: what a quick vertical movement measured
+        at its true size in the pixels (tracking/iris_motion.py,
+        tracking/head_motion.py) is scaled by before it enters the read-out,
+        so that `apply` gives it back at its size."""
+        return {side: float(1.0 / m[1, 1]) for side, m in self.matrices.items()}
+
     def apply(self, side: str, eye: EyeParams) -> EyeParams:
         m = self.matrices[side]
         raw = np.array([eye.yaw_deg, eye.pitch_deg, eye.upper_lid, eye.lower_lid, 1.0])

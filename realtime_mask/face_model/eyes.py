@@ -82,6 +82,47 @@ while the shape still moved, it read the moving head frame as a shared
 upgaze, and re-tracked avatars with level eyes read up to 20-30 degrees up
 in the session's first second (benchmarks/fidelity.py, frames 15-30).
 
+Quick head movements. The drag correction is slow (DRAG_TAU_S), and a 2-6 Hz
+vertical nystagmus moves the head frame too: on synthetic patients with a
+still head and a 3 Hz, 3 degree vertical swing the eyeball centres swung
+0.26-0.34 px with the irises' 0.6 px, and one face's right eye read 0.2 of
+its swing. The head frame also turns a little with the eyes, so its nose
+moved 0.34 px where the eyeball centre moved 0.13 (the mean face). So each
+eyeball centre's quick vertical movement is taken from the nose's pixels
+(tracking/head_motion.py: optical flow, which does not move with the eyes):
+the centre moves by the gap between the nose's pixel position and the fitted
+centre, less that gap's low-pass (NOSE_TAU_S). The low-pass is short so
+that it lets go of a gaze shift's transient quickly: over 36 read-outs of
+synthetic patients without nystagmus (esotropia and the two lid retraction
+scripts, three faces each, MaskParams and three re-tracked draws), less the
+gap's mean over the last second read a 1.0-1.4 Hz vertical "nystagmus" in 5,
+less a 0.5 s low-pass in 3, less a 0.25 s one in none (with the horizontal
+scaling tried below; as shipped, in one: the lid-lag script's third face
+from MaskParams, 1.5 Hz, 0.9 degrees). Together with the
+iris's quick vertical movement from its limbus (tracking/iris_motion.py,
+`Landmarks.iris_rise`, which moves the iris for the gaze only: the lids
+are read against FaceMesh's points), the quick part of a vertical eye
+movement is read from pixels at both ends.
+Both are scaled by the inverse of the eye calibration's pitch gain
+(EyeCalibration.rise_scale), which corrects FaceMesh's reading, not theirs.
+(The same scaling of the iris's quick horizontal shift was tried: it moved
+MRD1 by up to 0.7 mm on the 4 Hz horizontal nystagmus, probably because the
+lids are read at the iris's column, which then strayed from the limbus's,
+where the lid margin in the pixels is read; the horizontal shift is left as
+it was.)
+Sideways the head frame holds, and in a first version the nose's flow only
+added noise there (a 3 Hz vertical nystagmus of three synthetic faces read a
+sideways swing of up to 0.9 degrees instead of 0.2), so it is vertical only.
+Only while the head holds still (its direction within STILL_DEG over
+STILL_FRAMES frames): when it turns, the nose and the eyeballs move apart in
+the image. Taken from the nose regardless, the quick gap reached 2 px (90th
+percentile) on a synthetic head turning 10 degrees and 12 px on a real
+talking head (liveportrait_d3), against 0.6 px on a still synthetic head,
+and the avatar's still eyes under a turning head read with a pitch spread
+(standard deviation) of 10 degrees instead of 3. Where the nose is not
+followed (a session's first frame, a nose at the frame's edge) the centre is
+the head frame's too.
+
 Lids (upper_lid, lower_lid), in iris radii. Each landmark of the eye is
 expressed relative to the iris centre in the head's image axes (u along the
 head's horizontal, v along its vertical, cm). The upper and lower lid margins
@@ -127,6 +168,10 @@ DRAG_TAU_S = 0.5       # low-pass of the vertical drag correction (module docstr
 DRAG_BASELINE_TAU_S = 10.0   # the session's usual vertical gaze, which is not corrected
 HISTORY = 300          # frames in the running medians (~10 s at 30 fps)
 MEDIAN_REFRESH = 10    # samples between recomputations of a running median
+NOSE_TAU_S = 0.25      # low-pass of the nose's gap to the eyeball centre (module docstring)
+NOSE_WARMUP = 10       # frames of that gap before its quick part is used
+STILL_FRAMES = 30      # the head holds still when its direction stays within
+STILL_DEG = 1.5        # this over so many frames
 WARMUP = 15            # samples before a running median replaces the default
 
 
@@ -285,7 +330,8 @@ class EyeModel:
 
     def __init__(self, model: FaceModel, correspondence: Correspondence,
                  centre_prior: dict[str, np.ndarray] | None = None,
-                 vertical_drag: VerticalDrag = VerticalDrag()):
+                 vertical_drag: VerticalDrag = VerticalDrag(),
+                 rise_scale: dict[str, float] | None = None):
         # Patient's left eye = ICT "left" (the face's own side), MediaPipe 473.. block.
         self.geometry = {side: eyeball_geometry(model, side) for side in CONTOURS}
         mean = correspondence.points(model.neutral.astype(np.float64))
@@ -296,18 +342,26 @@ class EyeModel:
         # it on the rendered mean face; module docstring).
         self.centre_prior = centre_prior or {side: np.zeros(2) for side in CONTOURS}
         self.vertical_drag = vertical_drag
+        # what the pixels' quick vertical movements are multiplied by before
+        # they enter the read-out: the inverse of the eye calibration's pitch
+        # gains (the calibration corrects FaceMesh's reading, not the pixels')
+        self.rise_scale = rise_scale or {side: 1.0 for side in CONTOURS}
         self.reset()
 
     def reset(self) -> None:
         self._state = {side: _EyeState(self.centre_prior[side]) for side in CONTOURS}
         self._drag = _DragState()
+        # per eye: the gap's low-passed level, when it was last updated, samples
+        self._nose_gap: dict[str, tuple[float, float, int]] = {}
+        self._facing = deque(maxlen=STILL_FRAMES)
 
     def corner_lag(self, side: str) -> np.ndarray:
         """The session's current corner correction (cm, head axes)."""
         return self._state[side].corner_lag.copy()
 
     def measure(self, landmarks: Landmarks, head: HeadFrame, timestamp: float,
-                covered: dict[str, bool] | None = None) -> dict[str, EyeParams]:
+                covered: dict[str, bool] | None = None,
+                nose_px: np.ndarray | None = None) -> dict[str, EyeParams]:
         """covered: eyes that something covers (tracking/cover.py). FaceMesh
         draws those eyes anyway; they keep their last seen values and teach the
         session's running levels nothing."""
@@ -321,10 +375,43 @@ class EyeModel:
         h, c_share = self.vertical_drag.head_share, self.vertical_drag.corner_share
         head_shift = basis[:, 1] * (h / (1.0 - h) * drag)
         corner_shift = basis[:, 1] * (c_share / (1.0 - h) * drag)
-        return {side: (self._held(side) if covered.get(side) else
-                       self._measure_eye(side, c, xy, head, inv_basis, timestamp,
-                                         head_shift, corner_shift))
-                for side, c in CONTOURS.items()}
+        still = self._head_still(head)
+        out = {}
+        for side, c in CONTOURS.items():
+            quick = (self._quick_head_gap(side, head, nose_px, still, timestamp)
+                     * self.rise_scale[side])
+            out[side] = (self._held(side) if covered.get(side) else
+                         self._measure_eye(side, c, xy, head, inv_basis, timestamp,
+                                           head_shift - quick, corner_shift - quick,
+                                           landmarks.iris_rise.get(side, 0.0)))
+        return out
+
+    def _head_still(self, head: HeadFrame) -> bool:
+        """Whether the head's direction stayed within STILL_DEG over the last
+        STILL_FRAMES frames (module docstring, "Quick head movements")."""
+        facing = self._facing
+        facing.append(head.rotation[:, 2].copy())
+        if len(facing) < NOSE_WARMUP:
+            return False
+        spread = np.ptp(np.array(facing), axis=0)
+        return bool(np.degrees(float(spread.max())) <= STILL_DEG)
+
+    def _quick_head_gap(self, side: str, head: HeadFrame, nose_px: np.ndarray | None,
+                        still: bool, timestamp: float) -> np.ndarray:
+        """The quick part of the gap between the nose's pixel position and the
+        fitted eyeball centre (image x right, y up; tracking/head_motion.py):
+        what moves the centre with the head's pixels instead of the head frame."""
+        if nose_px is None:
+            return np.zeros(2)
+        gap = -float(nose_px[1]) - head.image_xy(self.geometry[side].centre)[1]
+        level, last, seen = self._nose_gap.get(side, (gap, timestamp, 0))
+        dt = min(max(float(timestamp - last), 0.0), 0.5)
+        level += dt / (NOSE_TAU_S + dt) * (gap - level)
+        self._nose_gap[side] = (level, timestamp, seen + 1)
+        if seen < NOSE_WARMUP or not still:
+            return np.zeros(2)
+        # vertical only (module docstring): sideways the head frame holds
+        return np.array([0.0, gap - level])
 
     def _drag_offset(self, xy: np.ndarray, head: HeadFrame, inv_basis: np.ndarray,
                      covered: dict[str, bool], timestamp: float) -> float:
@@ -395,7 +482,7 @@ class EyeModel:
 
     def _measure_eye(self, side: str, c: EyeContour, xy: np.ndarray, head: HeadFrame,
                      inv_basis: np.ndarray, timestamp: float, head_shift: np.ndarray,
-                     corner_shift: np.ndarray) -> EyeParams:
+                     corner_shift: np.ndarray, iris_rise: float = 0.0) -> EyeParams:
         st = self._state[side]
         iris = xy[c.iris[0]]
         r_obs = float(np.mean(np.linalg.norm(xy[list(c.iris[1:])] - iris, axis=1))) / head.scale
@@ -424,7 +511,7 @@ class EyeModel:
         else:
             centre = self._eyeball_centre(side, c, xy, head, inv_basis, timestamp,
                                           head_shift, corner_shift)
-            yaw, pitch = self._gaze(side, iris, centre, head)
+            yaw, pitch = self._gaze(side, iris - (0.0, iris_rise), centre, head)
             st.last_gaze = (yaw, pitch)
         if blink < GAZE_HOLD_BLINK:
             st.last_lids = (float(upper_lid), float(lower_lid))

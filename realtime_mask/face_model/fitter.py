@@ -145,7 +145,8 @@ class FaceFitter:
         self.correspondence = corr
         self.eye_calibration = eye_calibration or load_eye_calibration(model)
         self.eyes = EyeModel(model, corr, self.eye_calibration.centre_prior,
-                             self.eye_calibration.vertical_drag)
+                             self.eye_calibration.vertical_drag,
+                             self.eye_calibration.rise_scale())
         self.reflex_anchor = ReflexAnchor()
         self.lid_anchor = LidAnchor()
         names = list(EXPRESSION_NAMES) + list(NUISANCE_SHAPES)
@@ -226,7 +227,8 @@ class FaceFitter:
 
     def fit(self, landmarks: Landmarks | None, timestamp: float,
             covered: dict[str, bool] | None = None,
-            eye_images: dict[str, EyeImage] | None = None) -> MaskParams:
+            eye_images: dict[str, EyeImage] | None = None,
+            nose_px: np.ndarray | None = None) -> MaskParams:
         """covered: eyes that something covers in this frame (EyeModel.measure);
         eye_images: what each eye's pixels showed in this frame, when read: the
         corneal reflex (ReflexAnchor) and the upper lid margin (LidAnchor)."""
@@ -263,7 +265,7 @@ class FaceFitter:
 
         head = HeadFrame(scale=s, rotation=r, translation=t)
         self.last_head = head
-        measured = self.eyes.measure(landmarks, head, timestamp, covered)
+        measured = self.eyes.measure(landmarks, head, timestamp, covered, nose_px)
         if self._frames == IDENTITY_FRAMES:
             # the face's shape has settled: the first frames' head frames again
             # with it, for the eyes' drag baseline (eyes.py)

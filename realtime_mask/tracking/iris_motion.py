@@ -1,4 +1,4 @@
-"""The iris's quick horizontal movements from its limbus edges, per frame.
+"""The iris's quick movements from its limbus edges, per frame.
 
 FaceMesh's iris model answers movements of a pixel or less in jumps. Rendered
 eyes turned slowly through 4 degrees (about 1.8 px) read back non-monotonic,
@@ -19,11 +19,11 @@ such frames. The quick part of a movement then comes from the limbus, and the
 slow part (held gaze, each eye's bias that the eye calibration learnt on
 FaceMesh alone) stays FaceMesh's, so calibration and anchors are unchanged.
 
-Horizontal only. In a prototype that took the quick vertical part too,
-vertical nystagmus read worse (amplitude errors 0.31-0.45 against 0.16) and two
-normal controls got a sign: FaceMesh moves its upper-face landmarks, and with
-them the eyeball centres, with its own reading of a vertical movement, which
-the limbus's reading no longer matches.
+Both axes. The vertical part needs the head's quick movements from the
+nose's pixels too (tracking/head_motion.py, face_model/eyes.py): FaceMesh moves
+its head frame with a vertical eye movement, and in a prototype that took the
+limbus's vertical part against that frame, vertical nystagmus read worse
+(amplitude errors 0.31-0.45 against 0.16) and two normal controls got a sign.
 """
 
 from __future__ import annotations
@@ -47,9 +47,12 @@ RETRY_EVERY = 6
 
 class IrisMotion:
     """Per session: FaceMesh landmarks in, the same with each iris's quick
-    horizontal movements taken from its limbus edges where they are sharp."""
+    movements taken from its limbus edges where they are sharp."""
 
-    def __init__(self) -> None:
+    def __init__(self, rise_scale: dict[str, float] | None = None) -> None:
+        """rise_scale: per eye, what the quick vertical shift is multiplied by
+        (EyeCalibration.rise_scale; default 1)."""
+        self.rise_scale = rise_scale or {}
         self.reset()
 
     def reset(self) -> None:
@@ -60,7 +63,7 @@ class IrisMotion:
 
     def refine(self, rgb: np.ndarray, landmarks: Landmarks) -> Landmarks:
         points = landmarks.points
-        moved = None
+        moved, rise = None, {}
         for side, contour in EYE_CONTOURS.items():
             misses = self._misses[side]
             if misses >= MISSES_BEFORE_BACKOFF and misses % RETRY_EVERY:
@@ -68,17 +71,21 @@ class IrisMotion:
                 continue
             shift = self._quick_shift(rgb, points, side, list(contour.iris))
             self._misses[side] = 0 if shift is not None else misses + 1
-            if shift:
+            if shift is None:
+                continue
+            rise[side] = float(shift[1]) * self.rise_scale.get(side, 1.0)
+            if shift[0]:
                 if moved is None:
                     moved = points.copy()
-                moved[list(contour.iris), 0] += shift
-        if moved is None:
+                moved[list(contour.iris), 0] += shift[0]
+        if moved is None and not rise:
             return landmarks
-        return Landmarks(moved, landmarks.width, landmarks.height, landmarks.confidence)
+        return Landmarks(points if moved is None else moved, landmarks.width, landmarks.height,
+                         landmarks.confidence, rise)
 
     def _quick_shift(self, rgb: np.ndarray, points: np.ndarray, side: str,
-                     iris_ids: list[int]) -> float | None:
-        """The iris's quick horizontal shift (px), or None where its limbus is
+                     iris_ids: list[int]) -> np.ndarray | None:
+        """The iris's quick (x, y) shift (px), or None where its limbus is
         not sharp (or not seen) in this frame."""
         patch = iris_patch(rgb, points[iris_ids, :2].astype(np.float64))
         if patch is None or patch[2] < MIN_IRIS_RADIUS_PX:
@@ -100,4 +107,4 @@ class IrisMotion:
             return None
         offset = limbus_centre - centre
         history.append((offset[0], offset[1], limbus_radius))
-        return float(offset[0] - np.mean([h[0] for h in history]))
+        return offset - np.array(history)[:, :2].mean(axis=0)

@@ -16,7 +16,7 @@ image right, inside the eye bounded by 362/263.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -57,11 +57,15 @@ class Landmarks:
 
     points: (478, 3) float32; x, y in pixels of the input frame (y down), z the
     relative depth in the same pixel scale (smaller = closer to the camera).
+    iris_rise: per eye ("right"/"left"), the iris's quick vertical shift (px,
+    y down) that its limbus shows beyond FaceMesh's iris points, for the gaze
+    alone (tracking/iris_motion.py); the lids are read against the points.
     """
     points: np.ndarray
     width: int
     height: int
     confidence: float = 1.0
+    iris_rise: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.points = np.asarray(self.points, np.float32)
@@ -73,7 +77,9 @@ class Landmarks:
         with the ids left unchanged (so anatomical sides swap)."""
         p = self.points.copy()
         p[:, 0] = self.width - p[:, 0]
-        return Landmarks(p, self.width, self.height, self.confidence)
+        swap = {"right": "left", "left": "right"}
+        return Landmarks(p, self.width, self.height, self.confidence,
+                         {swap[side]: rise for side, rise in self.iris_rise.items()})
 
 
 @runtime_checkable
