@@ -124,7 +124,9 @@ class FrameMasker:
         else:
             images = (read_eye_images(rgb, landmarks) if self._frames % EYE_IMAGE_EVERY == 0
                       else None)
-            nose = None if self.tracker.static_image_mode else self.nose.update(rgb, landmarks)
+            # the nose's flow is used only while the head holds still (eyes.py)
+            nose = (None if self.tracker.static_image_mode else
+                    self.nose.update(rgb, landmarks, follow=self.fitter.eyes.head_still))
             params = self.fitter.fit(landmarks, timestamp, self.covers.update(rgb, landmarks),
                                      images, nose)
         self._frames += 1

@@ -78,6 +78,28 @@ def test_where_the_flow_fails_facemeshs_nose_movement_is_taken():
     assert nose.update(flat, at(2)) is None
 
 
+def test_unfollowed_frames_move_with_facemeshs_nose(face_model):
+    """While the head moves the eye model has no use for the flow, and the
+    position goes with FaceMesh's nose point: no flow is run (`followed`
+    stays 0), and the flow takes over again from the frame after."""
+    from realtime_mask.render import AvatarRenderer
+    from realtime_mask.tracking import MediaPipeTracker
+
+    nose = NoseMotion()
+    with AvatarRenderer(face_model, 640, 480) as renderer, MediaPipeTracker() as tracker:
+        still = renderer.render(eyes_raised(0.0))
+        landmarks = [tracker.track(shifted(still, dy)) for dy in (0.0, 0.3, 0.6, 0.6)]
+        frames = [shifted(still, dy) for dy in (0.0, 0.3, 0.6, 0.6)]
+    assert nose.update(frames[0], landmarks[0], follow=False) is None
+    moved = nose.update(frames[1], landmarks[1], follow=False)
+    np.testing.assert_allclose(moved, landmarks[1].points[NOSE, :2] - landmarks[0].points[NOSE, :2])
+    assert abs(moved[1]) > 0.1                  # FaceMesh saw the frame move
+    nose.update(frames[2], landmarks[2], follow=True)        # takes its crop
+    assert nose.followed == 0
+    nose.update(frames[3], landmarks[3], follow=True)
+    assert nose.followed == 1
+
+
 def test_a_vertical_nystagmus_reads_at_its_size_in_each_eye(face_model):
     """A 3 Hz, 3 degree (peak to peak) vertical nystagmus of a synthetic face
     (benchmarks/fidelity.py's nys_v_3hz_3deg, second face). FaceMesh moves this

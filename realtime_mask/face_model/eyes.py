@@ -121,7 +121,10 @@ talking head (liveportrait_d3), against 0.6 px on a still synthetic head,
 and the avatar's still eyes under a turning head read with a pitch spread
 (standard deviation) of 10 degrees instead of 3. Where the nose is not
 followed (a session's first frame, a nose at the frame's edge) the centre is
-the head frame's too.
+the head frame's too. The pipeline runs the nose's flow only after a frame
+in which the head held still (`head_still`): on the real clips in
+../shared/data the head held still in 0-14 % of frames, and the flow there
+would be wasted work.
 
 Lids (upper_lid, lower_lid), in iris radii. Each landmark of the eye is
 expressed relative to the iris centre in the head's image axes (u along the
@@ -354,6 +357,7 @@ class EyeModel:
         # per eye: the gap's low-passed level, when it was last updated, samples
         self._nose_gap: dict[str, tuple[float, float, int]] = {}
         self._facing = deque(maxlen=STILL_FRAMES)
+        self.head_still = False    # in the last frame measured (the pipeline's NoseMotion)
 
     def corner_lag(self, side: str) -> np.ndarray:
         """The session's current corner correction (cm, head axes)."""
@@ -392,9 +396,11 @@ class EyeModel:
         facing = self._facing
         facing.append(head.rotation[:, 2].copy())
         if len(facing) < NOSE_WARMUP:
+            self.head_still = False
             return False
         spread = np.ptp(np.array(facing), axis=0)
-        return bool(np.degrees(float(spread.max())) <= STILL_DEG)
+        self.head_still = bool(np.degrees(float(spread.max())) <= STILL_DEG)
+        return self.head_still
 
     def _quick_head_gap(self, side: str, head: HeadFrame, nose_px: np.ndarray | None,
                         still: bool, timestamp: float) -> np.ndarray:
