@@ -76,6 +76,9 @@ def test_where_the_flow_fails_facemeshs_nose_movement_is_taken():
     assert nose.followed == 0
     nose.update(flat, at(2))
     assert nose.update(flat, at(2)) is None
+    # a stream whose frames shrink (a browser lowering its resolution)
+    nose.update(flat, at(320))
+    assert nose.update(flat[:200, :400], at(330)) is not None
 
 
 def test_unfollowed_frames_move_with_facemeshs_nose(face_model):

@@ -395,7 +395,7 @@ class EyeModel:
         STILL_FRAMES frames (module docstring, "Quick head movements")."""
         facing = self._facing
         facing.append(head.rotation[:, 2].copy())
-        if len(facing) < NOSE_WARMUP:
+        if len(facing) < NOSE_WARMUP:       # too few frames to tell
             self.head_still = False
             return False
         spread = np.ptp(np.array(facing), axis=0)

@@ -8,9 +8,9 @@ nose's pixels do not move with the eyes: followed frame to frame by optical
 flow (OpenCV's Lucas-Kanade on a grid over the nose, started from FaceMesh's
 own nose movement), the nose of the mean-face avatar held within 0.1 px
 while its eyes swung, and a frame moved by a known 0.3-0.8 px read within
-0.08 px (tests/test_head_motion.py). The eye model takes each eyeball centre's quick vertical
-movement from here and the slow part from the fitted head frame
-(face_model/eyes.py, "Quick head movements").
+0.08 px (tests/test_head_motion.py). The eye model takes each eyeball
+centre's quick vertical movement from here and the slow part from the fitted
+head frame (face_model/eyes.py, "Quick head movements").
 """
 
 from __future__ import annotations
@@ -60,15 +60,15 @@ class NoseMotion:
         if self._last is not None:
             before, origin, last_nose = self._last
             guess = nose - last_nose
+            # the last crop's window in this frame (None if the frame shrank)
             now = None if before is None else _crop(rgb, origin, before.shape)
-            if now is not None or before is None:
-                flow = None if now is None else _median_flow(before, now, guess)
-                if flow is not None and np.linalg.norm(flow - guess) <= MAX_DISAGREEMENT * eyes:
-                    self.followed += 1
-                else:
-                    flow = guess
-                self.position = self.position + flow
-                found = self.position.copy()
+            flow = None if now is None else _median_flow(before, now, guess)
+            if flow is not None and np.linalg.norm(flow - guess) <= MAX_DISAGREEMENT * eyes:
+                self.followed += 1
+            else:
+                flow = guess
+            self.position = self.position + flow
+            found = self.position.copy()
         if not follow:
             self._last = (None, None, nose)
             return found
