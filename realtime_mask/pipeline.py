@@ -66,11 +66,11 @@ class FrameMasker:
         self.avatar_mode = avatar
         self._avatar_pool = load_avatar_pool(self.model) if avatar == "per-session" else []
         self.tracker = MediaPipeTracker(static_image_mode=static_images)
+        self.iris_motion = IrisMotion()
         self.covers = EyeCoverDetector()
         self.nose = NoseMotion()
         self._frames = 0
         self.fitter = FaceFitter(self.model)
-        self.iris_motion = IrisMotion(self.fitter.eye_calibration.rise_scale())
         self.renderer = None
         self._new_avatar()
 

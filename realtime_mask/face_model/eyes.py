@@ -382,12 +382,12 @@ class EyeModel:
         still = self._head_still(head)
         out = {}
         for side, c in CONTOURS.items():
-            quick = (self._quick_head_gap(side, head, nose_px, still, timestamp)
-                     * self.rise_scale[side])
+            scale = self.rise_scale[side]
+            quick = self._quick_head_gap(side, head, nose_px, still, timestamp) * scale
             out[side] = (self._held(side) if covered.get(side) else
                          self._measure_eye(side, c, xy, head, inv_basis, timestamp,
                                            head_shift - quick, corner_shift - quick,
-                                           landmarks.iris_rise.get(side, 0.0)))
+                                           landmarks.iris_rise.get(side, 0.0) * scale))
         return out
 
     def _head_still(self, head: HeadFrame) -> bool:

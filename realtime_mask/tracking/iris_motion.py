@@ -49,10 +49,7 @@ class IrisMotion:
     """Per session: FaceMesh landmarks in, the same with each iris's quick
     movements taken from its limbus edges where they are sharp."""
 
-    def __init__(self, rise_scale: dict[str, float] | None = None) -> None:
-        """rise_scale: per eye, what the quick vertical shift is multiplied by
-        (EyeCalibration.rise_scale; default 1)."""
-        self.rise_scale = rise_scale or {}
+    def __init__(self) -> None:
         self.reset()
 
     def reset(self) -> None:
@@ -73,7 +70,7 @@ class IrisMotion:
             self._misses[side] = 0 if shift is not None else misses + 1
             if shift is None:
                 continue
-            rise[side] = float(shift[1]) * self.rise_scale.get(side, 1.0)
+            rise[side] = float(shift[1])
             if shift[0]:
                 if moved is None:
                     moved = points.copy()
