@@ -12,8 +12,8 @@ from realtime_mask.tracking.landmarks import EYE_CONTOURS
 FPS = 30.0
 
 
-def eyes_turned(yaw: float) -> MaskParams:
-    eye = EyeParams(yaw_deg=float(yaw))
+def eyes_turned(yaw: float = 0.0, pitch: float = 0.0) -> MaskParams:
+    eye = EyeParams(yaw_deg=float(yaw), pitch_deg=float(pitch))
     return MaskParams(face_present=True, confidence=1.0, right_eye=eye, left_eye=eye)
 
 
@@ -104,9 +104,7 @@ def test_a_small_vertical_oscillation_is_handed_to_the_gaze_alone(face_model):
     rises = []
     with AvatarRenderer(face_model, 640, 480) as renderer, MediaPipeTracker() as tracker:
         for pitch in pitches:
-            eye = EyeParams(pitch_deg=float(pitch))
-            rgb = renderer.render(MaskParams(face_present=True, confidence=1.0,
-                                             right_eye=eye, left_eye=eye))
+            rgb = renderer.render(eyes_turned(pitch=pitch))
             landmarks = tracker.track(rgb)
             out = motion.refine(rgb, landmarks)
             np.testing.assert_array_equal(out.points[:, 1], landmarks.points[:, 1])
