@@ -44,9 +44,7 @@ def read_level(model, painter, upper: float, frames: int) -> dict:
     reads = []
     with FrameMasker(model=model, avatar="shared") as reader:
         for k in range(frames):
-            # one grey level of alternation keeps FaceMesh's tracking from
-            # seeing a frozen frame, as a camera never sends one
-            m = reader.measure(frame + np.uint8(k % 2), k / 30.0)
+            m = reader.measure(frame, k / 30.0)
             if k >= SETTLE:
                 reads.append((m.right_eye.upper_lid, m.left_eye.upper_lid))
     read = np.median(np.array(reads, float), axis=0)
