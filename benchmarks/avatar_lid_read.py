@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -33,14 +32,13 @@ LOWER_LID = 0.95
 SETTLE = 60             # frames before the read-out is taken (the anchor needs 36+)
 
 
-def read_level(model, painter, upper: float, frames: int) -> dict:
+def read_level(model, renderer, upper: float, frames: int) -> dict:
     from realtime_mask.pipeline import FrameMasker
 
     eye = EyeParams(upper_lid=upper, lower_lid=LOWER_LID)
-    params = replace(MaskParams.no_face(0.0), face_present=True, confidence=1.0,
-                     right_eye=eye, left_eye=eye)
-    drawn = painter.renderer.shown(params)
-    frame = painter.renderer.render(params)
+    params = MaskParams(face_present=True, confidence=1.0, right_eye=eye, left_eye=eye)
+    drawn = renderer.shown(params)
+    frame = renderer.render(params)
     reads = []
     with FrameMasker(model=model, avatar="shared") as reader:
         for k in range(frames):
@@ -64,19 +62,19 @@ def main() -> int:
         ap.error(f"--frames must be more than {SETTLE}")
     from realtime_mask.avatar_pool import load_avatar_pool
     from realtime_mask.face_model.assets import load_face_model
-    from realtime_mask.pipeline import FrameMasker
+    from realtime_mask.render.avatars import SHARED_AVATAR, avatar_renderer
 
     model = load_face_model()
     pool = load_avatar_pool(model)
     out = {}
     for name in args.avatars.split(","):
-        avatar = "shared" if name == "shared" else pool[int(name) % len(pool)]
-        with FrameMasker(model=model, avatar=avatar) as painter:
-            levels = [read_level(model, painter, u, args.frames) for u in UPPER_LEVELS]
+        avatar = SHARED_AVATAR if name == "shared" else pool[int(name) % len(pool)]
+        with avatar_renderer(model, avatar) as renderer:
+            levels = [read_level(model, renderer, u, args.frames) for u in UPPER_LEVELS]
         errors = [abs(r - lv["drawn_mm"][i]) for lv in levels for i, r in enumerate(lv["read_mm"])]
-        out[str(avatar)] = {"levels": levels,
-                            "median_abs_error_mm": round(float(np.median(errors)), 2)}
-        print(f"{avatar}: {out[str(avatar)]}", file=sys.stderr)
+        out[name if name == "shared" else str(avatar)] = {
+            "levels": levels, "median_abs_error_mm": round(float(np.median(errors)), 2)}
+        print(f"{name}: {levels}", file=sys.stderr)
     emit("avatar_lid_read", {"upper_levels": UPPER_LEVELS, "lower_lid": LOWER_LID,
                              "frames": args.frames, "avatars": out})
     return 0
