@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..paths import cache_dir
 from .obj import read_mesh, read_positions
 
 ICT_REPO = "ICT-VGL/ICT-FaceKit"
@@ -101,11 +102,6 @@ class FaceModel:
         a, b = PARTS[part]
         v0 = self.tri_v[:, 0]
         return np.nonzero((v0 >= a) & (v0 < b))[0]
-
-
-def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "realtime-mask"
 
 
 def cached_arrays(path: Path, build, rebuild: bool = False) -> dict[str, np.ndarray]:

@@ -10,10 +10,11 @@ import json
 import os
 from pathlib import Path
 
+from ..paths import cache_dir
+
 
 def state_path() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "realtime-mask" / "server.json"
+    return cache_dir() / "server.json"
 
 
 def write_state(url: str, admin_secret: str, path: Path | None = None) -> Path:
