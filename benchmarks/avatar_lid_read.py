@@ -27,7 +27,7 @@ from _common import emit  # noqa: E402
 from realtime_mask.clinical.units import radii_to_mm  # noqa: E402
 from realtime_mask.params import EyeParams, MaskParams  # noqa: E402
 
-UPPER_LEVELS = (0.17, 0.35, 0.5, 0.75, 1.0, 1.2)      # iris radii: MRD1 1.0 .. 7.0 mm
+UPPER_LEVELS = (0.17, 0.35, 0.5, 0.75, 1.0, 1.1, 1.2)  # iris radii: MRD1 1.0 .. 7.0 mm
 LOWER_LID = 0.95
 SETTLE = 60             # frames before the read-out is taken (the anchor needs 36+)
 
