@@ -34,8 +34,8 @@ def test_margin_in_the_pixels_finds_a_synthetic_patients_lid(face_model, seed, u
     read such eyes 1-2 mm apart. Where sclera shows between limbus and lid,
     the lid is read over the iris's middle (7.3 mm read 5.8-6.6 mm from the
     flanks), even where it shows as a sliver of a pixel or two (6.4 mm read
-    0.1-0.18 iris radii low from the flanks, and one eye of face 100 found a
-    crease 0.7 radii above a 5.9 mm lid)."""
+    up to 0.17 iris radii low from the flanks, and one eye of face 100 found
+    a crease 0.7 radii above a 5.9 mm lid)."""
     from realtime_mask.synth.render import PatientRenderer
 
     with PatientRenderer(face_model, seed) as r:

@@ -77,8 +77,10 @@ def _sample(gray: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def _columns(gray: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
-    """Grey levels down each column x at the rows ys: (len(xs), len(ys))."""
-    return _sample(gray, np.repeat(xs[:, None], len(ys), 1), np.repeat(ys[None, :], len(xs), 0))
+    """Grey levels down each column x at the rows ys, shared (n,) or one row
+    of them per column (len(xs), n): (len(xs), n)."""
+    ys = np.broadcast_to(ys, (len(xs), np.shape(ys)[-1]))
+    return _sample(gray, np.repeat(xs[:, None], ys.shape[1], 1), ys)
 
 
 def upper_lid_margin(gray: np.ndarray, limbus: tuple[np.ndarray, float],
@@ -138,7 +140,7 @@ def _over_the_middle(gray: np.ndarray, cx: float, cy: float, radius: float,
     by the tolerance, its edge where the grey level falls halfway from the
     sclera to the lid's darkest nearby."""
     xs = cx + MIDDLE * radius
-    profiles = _sample(gray, np.repeat(xs[:, None], _MID_UP.shape[1], 1), cy - _MID_UP * radius)
+    profiles = _columns(gray, xs, cy - _MID_UP * radius)
     lead = profiles[:, :3]
     sclera = lead.max(axis=1)
     dark = profiles < sclera[:, None] - tolerance
