@@ -198,7 +198,10 @@ async def test_doctor_sees_only_the_avatar_and_talks_with_the_patient(
                   f"best corr with camera frames {camera_corr:.3f}")
             assert avatar_corr > 0.8
             assert camera_corr < avatar_corr - 0.2
-            assert await doctor.inner_text("#face") == "face tracked"
+            # The label follows each frame's parameters: on a loaded machine a
+            # single badly compressed camera frame can lose the face for a frame.
+            await wait_for(doctor, "document.querySelector('#face').textContent"
+                                   " === 'face tracked'", timeout_s=10)
             # The doctor's camera and microphone reach the patient.
             await wait_for(patient, "window.relayPage.doctorFrames.frames > 20")
             audio = await patient.evaluate("""async () => {
