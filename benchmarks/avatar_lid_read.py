@@ -3,8 +3,8 @@
 The avatar is drawn holding each upper-lid height (eyes straight, head
 still), and a fresh session re-reads it as fidelity.py re-tracks the avatar
 (FaceMesh, the eye pixels every third frame, the lid anchor); the read-out is
-taken once the anchor is steady. A ptosis drawn at 1 mm that reads 1.7 mm is
-what the re-tracked MRD1 of the synthetic ptosis patients inherits.
+taken once the anchor is steady. A ptosis drawn at 1 mm that reads 1.3-1.6 mm
+is what the re-tracked MRD1 of the synthetic ptosis patients inherits.
 
 Reported per avatar and level: the MRD1 asked and drawn (mm, 11.7 mm iris)
 and each eye's read-out, and per avatar the median absolute error.

@@ -65,9 +65,9 @@ _LO = np.minimum(_AT.astype(int), len(RADII) - 2)
 _W = (_AT - _LO).astype(np.float32)
 _SIDE = np.repeat((COLUMNS > 0).astype(int)[:, None], len(_UP), 1)   # 0 image left, 1 right
 _INDEX = np.arange(len(_UP))
-# Each middle column starts just above the limbus: a lid barely above it
-# leaves a sliver of sclera of a pixel or two.
-_MID_UP = (np.sqrt(1.0 - MIDDLE ** 2) + MIDDLE_CLEAR)[:, None] + np.arange(0.0, MIDDLE_SPAN, STEP)[None, :]
+# Heights scanned by each middle column, from just above the limbus where it crosses
+_MID_FROM = np.sqrt(1.0 - MIDDLE ** 2) + MIDDLE_CLEAR
+_MID_UP = _MID_FROM[:, None] + np.arange(0.0, MIDDLE_SPAN, STEP)[None, :]
 _MID_INDEX = np.arange(_MID_UP.shape[1])
 
 
@@ -152,5 +152,6 @@ def _over_the_middle(gray: np.ndarray, cx: float, cy: float, radius: float,
         half = 0.5 * (sclera[i] + profiles[i, j:j + EDGE_SAMPLES].min())
         k = j - 1 + int(np.argmax(profiles[i, j:] < half))   # the last sample above half
         above, below = profiles[i, k], profiles[i, k + 1]
-        heights.append(_MID_UP[i, k] + STEP * np.clip((above - half) / max(above - below, 1e-6), 0, 1))
+        edge = np.clip((above - half) / max(above - below, 1e-6), 0, 1)
+        heights.append(_MID_UP[i, k] + STEP * edge)
     return xs[found], np.array(heights)
