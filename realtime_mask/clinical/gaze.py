@@ -18,6 +18,8 @@ from .track import ParamsTrack
 from .units import prism_dioptres
 
 SPREAD_SCALE_DEG = 2.0
+LASTING_SHARE = 0.9
+LASTING_MIN_S = 1.0       # both eyes seen at least this long for horizontal_lasting_deg
 # How far the absolute deviation reads off between people with straight eyes:
 # 1 sd over 24 synthetic normal faces (benchmarks/normal_spread.py). Each face's
 # eyeball sits a little differently behind its lids, which landmarks cannot
@@ -61,6 +63,10 @@ class Deviation:
     deviating_eye: str | None  # a guess: the eye farther from straight ahead
     deviating_eye_confidence: float
     anchored: bool = False     # the horizontal deviation rests on the corneal reflexes
+    # How far the eyes deviate horizontally, the median's way, in all but the
+    # tenth of the frames that deviate least (LASTING_SHARE): a lasting
+    # strabismus clears its bar here however much it wobbles.
+    horizontal_lasting_deg: float = float("nan")
 
     @property
     def horizontal_name(self) -> str:
@@ -115,8 +121,11 @@ def measure_deviation(track: ParamsTrack) -> Deviation:
     eye = max(off, key=off.get) if total > 0 else None
     eye_conf = abs(off["right"] - off["left"]) / total if total > 0 else 0.0
     anchored = bool(np.mean(track.reflex_anchored[both]) >= 0.5)
+    lasting = float("nan")
+    if n * track.frame_interval >= LASTING_MIN_S:
+        lasting = float(np.percentile(np.copysign(1.0, hd) * h[both], 100 * (1 - LASTING_SHARE)))
     return Deviation(hd, vd, float(prism_dioptres(hd)), float(prism_dioptres(vd)),
-                     round(confidence, 3), n, eye, round(eye_conf, 3), anchored)
+                     round(confidence, 3), n, eye, round(eye_conf, 3), anchored, lasting)
 
 
 # The nine diagnostic positions as (name, yaw sign, pitch sign); yaw + is the
