@@ -18,7 +18,7 @@ from .track import ParamsTrack
 from .units import prism_dioptres
 
 SPREAD_SCALE_DEG = 2.0
-LASTING_SHARE = 0.9
+LASTING_SHARE = 0.9        # horizontal_lasting_deg: the deviation this share of frames reaches
 LASTING_MIN_S = 1.0       # both eyes seen at least this long for horizontal_lasting_deg
 # How far the absolute deviation reads off between people with straight eyes:
 # 1 sd over 24 synthetic normal faces (benchmarks/normal_spread.py). Each face's
