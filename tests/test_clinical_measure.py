@@ -107,6 +107,17 @@ def test_exotropia_and_hypertropia_signs():
     assert not s.deviation.anchored and "corneal reflexes" not in s.findings[0].detail
 
 
+@pytest.mark.parametrize("vertical,reported", [(2.2, False), (3.0, True)])
+def test_a_vertical_deviation_is_a_hypertropia_from_2_5_degrees(vertical, reported):
+    """The vertical bar sits at 2.5 degrees (4.4 prism dioptres, as the
+    horizontal one): the vertical read-out spreads 1.95 degrees between faces
+    with straight eyes, so 2.2 degrees is no hypertropia; 3 degrees is."""
+    n = 150
+    s = summarize(stream(n, right=(np.zeros(n), np.full(n, vertical))))
+    assert s.deviation.vertical_deg == pytest.approx(vertical)
+    assert ("hypertropia" in s.signs()) is reported
+
+
 def test_deviation_anchored_to_the_corneal_reflexes_quotes_their_spread():
     from realtime_mask.clinical.gaze import ANCHORED_SPREAD_DEG, DEVIATION_SPREAD_DEG
 
