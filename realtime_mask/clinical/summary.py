@@ -97,8 +97,7 @@ def find_signs(dev: Deviation, lids: LidReport, nyst: Nystagmus,
     # of its frames (benchmarks/fidelity.py's scripts on six faces each). Not
     # anchored, the read-out can be off by far more (two real animated
     # portraits without a squint read 17 and 24 degrees, confidence 0.2 or less).
-    lasting = (dev.frames and dev.anchored
-               and dev.horizontal_lasting_deg >= th.horizontal_deviation_deg)
+    lasting = dev.anchored and dev.horizontal_lasting_deg >= th.horizontal_deviation_deg
     if (steady and abs(dev.horizontal_deg) >= th.horizontal_deviation_deg) or lasting:
         name = "esotropia" if dev.horizontal_deg > 0 else "exotropia"
         out.append(Finding(name, f"{abs(dev.horizontal_deg):.1f}° "
