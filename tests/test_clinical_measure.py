@@ -401,6 +401,57 @@ def test_gaze_shifts_spread_over_frames_are_not_nystagmus():
     assert nyst.amplitude_deg == pytest.approx(2.0, rel=0.2)
 
 
+def looking_around(n: int, every_s: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
+    """Both eyes moving to a new gaze position every `every_s` (yaw, pitch)."""
+    cycle = np.array([(0, 0), (15, 0), (15, 12), (0, 12), (-15, 12), (-15, 0), (-15, -12),
+                      (0, -12), (15, -12)], np.float64)
+    pos = cycle[((np.arange(n) / FPS // every_s) % len(cycle)).astype(int)]
+    return pos[:, 0], pos[:, 1]
+
+
+@pytest.mark.parametrize("hz,present", [(1.3, False), (4.0, True)])
+def test_a_beat_as_slow_as_the_refixations_is_not_nystagmus(hz, present):
+    """The same coherent beat in both eyes over a gaze that moves every 0.9 s:
+    at 1.3 Hz it fits 1.2 times into a fixation and cannot be told from the
+    refixations (the re-tracked nine-gaze control's false "nystagmus"); at 4 Hz
+    it beats 3.6 times per fixation and is nystagmus. Held still, the 1.3 Hz
+    beat is nystagmus too."""
+    n = 300
+    rng = np.random.default_rng(5)
+    yaw, pitch = looking_around(n)
+    beat = sinus(n, hz, 2.0)
+    eyes = [(yaw + beat + rng.normal(0, 0.2, n), pitch + rng.normal(0, 0.2, n)) for _ in range(2)]
+    track = ParamsTrack.from_params(stream(n, right=eyes[0], left=eyes[1]))
+    ny = measure_nystagmus(track)
+    assert ny.per_eye["right"]["yaw"].detected and ny.per_eye["left"]["yaw"].detected
+    assert ny.present is present and ny.between_refixations is not present
+    if not present:
+        from realtime_mask.clinical.report import render_report
+        assert "fewer than two beats per fixation" in render_report(track)
+        still = [(beat + rng.normal(0, 0.2, n), rng.normal(0, 0.2, n)) for _ in range(2)]
+        held = measure_nystagmus(ParamsTrack.from_params(stream(n, right=still[0], left=still[1])))
+        assert held.present and held.frequency_hz == pytest.approx(hz, abs=0.1)
+
+
+def test_one_eye_jumping_alone_does_not_cut_the_fixations():
+    """FaceMesh losing one eye's iris jumps that eye alone; a refixation moves
+    both. A 2 Hz nystagmus whose right eye jumps 8 degrees for two frames
+    twice a second is still nystagmus; the same jumps in both eyes are gaze
+    shifts, 2 Hz beats only once per fixation and are not."""
+    n = 300
+    beat = sinus(n, 2.0, 3.0)
+    jumps = np.zeros(n)
+    for start in range(7, n - 2, 15):
+        jumps[start:start + 2] = 8.0
+    zeros = np.zeros(n)
+    one = measure_nystagmus(ParamsTrack.from_params(stream(n, right=(beat + jumps, zeros),
+                                                           left=(beat, zeros))))
+    assert one.present and one.frequency_hz == pytest.approx(2.0, abs=0.1)
+    both = measure_nystagmus(ParamsTrack.from_params(stream(n, right=(beat + jumps, zeros),
+                                                            left=(beat + jumps, zeros))))
+    assert not both.present and both.between_refixations
+
+
 @pytest.mark.parametrize("head_share,coupled", [(1.0, True), (0.4, True), (0.1, False)])
 def test_eye_oscillation_in_step_with_the_head_is_not_nystagmus(head_share, coupled):
     """Eyes counter-rotating against a nodding head (or head pose leaking into

@@ -183,6 +183,26 @@ def test_view_does_not_call_incoherent_eye_oscillations_nystagmus(page, seconds)
     assert page.locator(".cv-nystagmus").inner_text().startswith("Nystagmus: horizontal, 1.")
 
 
+@pytest.mark.parametrize("hz,readout", [
+    (1.3, "Nystagmus: none (fewer than two beats per fixation)"),
+    (4.0, "Nystagmus: horizontal, 4.0 Hz")])
+def test_view_does_not_call_a_beat_as_slow_as_the_refixations_nystagmus(page, hz, readout):
+    """Both eyes move to a new gaze position every 0.9 s and beat together: at
+    1.3 Hz the beat fits 1.2 times into a fixation (the nine-gaze control's
+    false "nystagmus"), at 4 Hz 3.6 times."""
+    from test_clinical_measure import FPS, looking_around, sinus
+
+    frames = frames_of(sign="normal", duration_s=8.0, blinks=False)
+    assert abs(frames[1]["timestamp"] - frames[0]["timestamp"] - 1 / FPS) < 1e-6
+    yaw, pitch = looking_around(len(frames))
+    beat = sinus(len(frames), hz, 2.0)
+    for f, y, p, b in zip(frames, yaw, pitch, beat):
+        for side in ("right_eye", "left_eye"):
+            f[side]["yaw_deg"], f[side]["pitch_deg"] = float(y + b), float(p)
+    feed(page, frames)
+    assert page.locator(".cv-nystagmus").inner_text().startswith(readout)
+
+
 def test_view_lids_show_ptosis_and_reset_clears(page, tmp_path):
     feed(page, frames_of(sign="ptosis", ptosis_side="left", ptosis_mrd1_mm=1.0, duration_s=4.0))
     assert "L MRD1 1.0 / MRD2 5.6 mm" in page.locator(".cv-lids").inner_text()

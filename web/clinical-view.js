@@ -28,6 +28,11 @@ const HEAD_COUPLING_RATIO = 0.2;
 // their traces must be coherent at the beat, over overlapping windows.
 const MIN_EYE_COHERENCE = 0.7;
 const COHERENCE_WINDOW_S = [2, 4];
+// A beat must fit MIN_FIXATION_CYCLES times into the time the gaze holds between
+// gaze shifts that move both eyes (clinical/nystagmus.py, fixation_s): a rhythm
+// no faster than the refixations around it cannot be told from them.
+const MIN_FIXATION_CYCLES = 2;
+const SACCADE_S = 0.1;
 
 function finite(v) {
   return typeof v === "number" && Number.isFinite(v);
@@ -275,6 +280,48 @@ function resample(samples, key, fs) {
   return out;
 }
 
+// Per sample, whether this eye is in a gaze shift: a change of more than
+// SACCADE_STEP_DEG over SACCADE_S on either axis (the read-out spreads a shift
+// over 2-3 frames).
+function eyeShifts(samples, side, fs) {
+  const shifted = samples.map(() => false);
+  const span = Math.max(2, Math.round(SACCADE_S * fs));
+  for (const axis of ["Yaw", "Pitch"]) {
+    const idx = [];
+    samples.forEach((s, i) => { if (finite(s[side + axis])) idx.push(i); });
+    const v = (k) => samples[idx[k]][side + axis];
+    for (let k = 1; k < idx.length; k++) {
+      if (Math.abs(v(k) - v(k - 1)) > SACCADE_STEP_DEG) shifted[idx[k]] = true;
+      if (k >= span && Math.abs(v(k) - v(k - span)) > SACCADE_STEP_DEG) {
+        for (let j = k - span + 1; j <= k; j++) shifted[idx[j]] = true;
+      }
+    }
+  }
+  return shifted;
+}
+
+// How long the gaze holds between gaze shifts, in seconds: the time-weighted mean
+// of the stretches between them. A shift counts where both eyes shift within
+// SACCADE_S of each other, or the only eye seen shifts: FaceMesh losing one
+// eye's iris jumps that eye alone.
+function fixationSeconds(samples, fs) {
+  const near = Math.max(2, Math.round(SACCADE_S * fs));
+  const seen = (s, side) => finite(s[side + "Yaw"]) || finite(s[side + "Pitch"]);
+  const r = eyeShifts(samples, "right", fs), l = eyeShifts(samples, "left", fs);
+  const around = (m, i) => m.slice(Math.max(0, i - near), i + near + 1).some(Boolean);
+  const stretches = [];
+  let length = 0;
+  samples.forEach((s, i) => {
+    const both = seen(s, "right") && seen(s, "left");
+    const shift = both ? (r[i] && around(l, i)) || (l[i] && around(r, i)) : r[i] || l[i];
+    if (shift && length) { stretches.push(length); length = 0; }
+    if (!shift && (seen(s, "right") || seen(s, "left"))) length++;
+  });
+  if (length) stretches.push(length);
+  const total = stretches.reduce((a, n) => a + n, 0);
+  return total ? stretches.reduce((a, n) => a + n * n, 0) / total / fs : 0;
+}
+
 // samples: the last NYSTAGMUS_S; history (default: the same) the longer stretch
 // over which the two eyes' coherence is judged (short stretches cannot tell).
 export function nystagmusReadout(samples, history = samples) {
@@ -283,7 +330,8 @@ export function nystagmusReadout(samples, history = samples) {
   for (let i = 1; i < samples.length; i++) dts.push(samples[i].t - samples[i - 1].t);
   const fs = 1 / (median(dts.filter((d) => d > 0)) || 1 / 30);
   const found = [];
-  let withHead = false, apart = false;
+  let withHead = false, apart = false, refixating = false;
+  const holds = fixationSeconds(samples, fs);
   for (const [axis, name] of [["Yaw", "horizontal"], ["Pitch", "vertical"]]) {
     const peaks = [];
     for (const side of ["right", "left"]) {
@@ -304,12 +352,17 @@ export function nystagmusReadout(samples, history = samples) {
         apart = true;
         continue;
       }
+      if (f * holds < MIN_FIXATION_CYCLES) {
+        refixating = true;
+        continue;
+      }
       found.push({ name, f, p2p: hit.reduce((a, p) => a + p.p2p, 0) / hit.length });
     }
   }
   if (!found.length) {
     const why = withHead ? " (the eyes move with the head)"
-      : apart ? " (the eyes do not oscillate together)" : "";
+      : apart ? " (the eyes do not oscillate together)"
+        : refixating ? " (fewer than two beats per fixation)" : "";
     return { text: `Nystagmus: none${why}`, present: false };
   }
   found.sort((a, b) => b.p2p - a.p2p);

@@ -40,6 +40,15 @@ not: bursts of tracking jitter at extreme gaze gave a synthetic control a 1.4 Hz
 "nystagmus" in each eye with a coherence of 0.04, and the re-tracked avatars of
 two strabismus patients 0.34-0.57, where the synthetic nystagmus patients read
 0.80-0.99 (benchmarks/fidelity.py, both read-outs).
+
+A beat must also fit at least MIN_FIXATION_CYCLES times into the time the
+gaze holds still between gaze shifts (`fixation_s`): a rhythm no faster than
+the refixations around it cannot be told from them. Patients asked to look
+around (the nine gaze positions, a held downgaze and back) read false 1.26-1.47
+Hz "nystagmus" from the re-tracked avatar and now and then from MaskParams,
+coherent in the two eyes (up to 0.90) and whatever the spectrum's shape; they
+held their gaze 0.9-1.3 beats per fixation. The synthetic nystagmus patients,
+over six faces and both read-outs, held 4.5 beats or more.
 """
 
 from __future__ import annotations
@@ -73,6 +82,7 @@ HEAD_COUPLING_MAX_HZ = 1.8
 COUPLING_BAND_HZ = 0.4       # half-width of the band around the beat frequency
 MAX_EYE_FREQUENCY_GAP_HZ = 0.3
 MIN_EYE_COHERENCE = 0.7
+MIN_FIXATION_CYCLES = 2.0
 AXES = ("yaw", "pitch")
 
 
@@ -108,6 +118,8 @@ class Nystagmus:
     head_coupled: bool = False
     # ... or the two eyes' oscillations were not coherent (module docstring)
     eyes_incoherent: bool = False
+    # ... or it beat fewer than MIN_FIXATION_CYCLES times per fixation (module docstring)
+    between_refixations: bool = False
 
 
 def uniform_segments(t: np.ndarray, x: np.ndarray, fs: float) -> list[np.ndarray]:
@@ -126,21 +138,75 @@ def uniform_segments(t: np.ndarray, x: np.ndarray, fs: float) -> list[np.ndarray
     return segments
 
 
-def remove_gaze_shifts(x: np.ndarray, fs: float) -> np.ndarray:
-    """Take out gaze shifts (refixations to a new target) so they do not leak
-    into the spectrum: every frame-to-frame step within a change of more than
-    SACCADE_STEP_DEG over SACCADE_S. The read-out spreads a shift over 2-3
-    frames, so a rule on single steps left most of each shift in, and a control
-    looking from one gaze position to the next every 0.9 s read a 1.3 Hz
-    "nystagmus". Nystagmus beats change far less within 0.1 s (a 4 Hz, 2-degree
-    one at most 2 degrees)."""
-    d = np.diff(x)
-    shift = np.abs(d) > SACCADE_STEP_DEG
+def gaze_shift_steps(x: np.ndarray, fs: float) -> np.ndarray:
+    """Which frame-to-frame steps of x belong to a gaze shift (a refixation to
+    a new target): every step within a change of more than SACCADE_STEP_DEG
+    over SACCADE_S. The read-out spreads a shift over 2-3 frames, so a rule on
+    single steps left most of each shift in, and a control looking from one
+    gaze position to the next every 0.9 s read a 1.3 Hz "nystagmus". Nystagmus
+    beats change far less within 0.1 s (a 4 Hz, 2-degree one at most 2
+    degrees)."""
+    shift = np.abs(np.diff(x)) > SACCADE_STEP_DEG
     span = max(2, int(round(SACCADE_S * fs)))
     for i in np.flatnonzero(np.abs(x[span:] - x[:-span]) > SACCADE_STEP_DEG):
         shift[i:i + span] = True
-    d[shift] = 0.0
+    return shift
+
+
+def remove_gaze_shifts(x: np.ndarray, fs: float) -> np.ndarray:
+    """Take out gaze shifts so they do not leak into the spectrum."""
+    d = np.diff(x)
+    d[gaze_shift_steps(x, fs)] = 0.0
     return np.concatenate([[x[0]], x[0] + np.cumsum(d)]) if x.size else x
+
+
+def fixation_s(g, fs: float) -> float:
+    """How long the gaze holds between gaze shifts: the time-weighted mean
+    length of the stretches between them (each frame counts the stretch it
+    lies in). A shift counts where both eyes shift within SACCADE_S of each
+    other, or the only eye seen shifts: a refixation moves both eyes, while
+    FaceMesh losing one eye's iris for a frame jumps that eye alone (the
+    re-tracked avatar of one 2 Hz nystagmus patient jumped its right eye 18
+    times in 8 s, its left eye 4). Unseen gaps over MAX_GAP_S end a stretch."""
+    n = g.t.size
+    seen, shifted = {}, {}
+    for side in ("right", "left"):
+        seen[side], shifted[side] = np.zeros(n, bool), np.zeros(n, bool)
+        for axis in AXES:
+            x = getattr(g, f"{side}_{axis}")
+            idx = np.flatnonzero(np.isfinite(x))
+            seen[side][idx] = True
+            if idx.size > 1:
+                shifted[side][idx[1:][gaze_shift_steps(x[idx], fs)]] = True
+    near = max(2, int(round(SACCADE_S * fs)))
+
+    def widened(m: np.ndarray) -> np.ndarray:
+        out = m.copy()
+        for k in range(1, near + 1):
+            out[k:] |= m[:-k]
+            out[:-k] |= m[k:]
+        return out
+
+    both = seen["right"] & seen["left"]
+    shift = np.where(both, (shifted["right"] & widened(shifted["left"]))
+                     | (shifted["left"] & widened(shifted["right"])),
+                     shifted["right"] | shifted["left"])
+    holding = (seen["right"] | seen["left"]) & ~shift
+    stretches, length, gap = [], 0, 0
+    for i in range(n):
+        if holding[i]:
+            length, gap = length + 1, 0
+            continue
+        gap = gap + 1 if not shift[i] else 0
+        if length and (shift[i] or gap > MAX_GAP_S * fs):
+            stretches.append(length)
+            length = 0
+    if length:
+        stretches.append(length)
+    if not stretches:
+        return 0.0
+    lengths = np.array(stretches, np.float64) / fs
+    return float((lengths ** 2).sum() / lengths.sum())
 
 
 def highpass(x: np.ndarray, fs: float) -> np.ndarray:
@@ -295,6 +361,9 @@ def measure_nystagmus(track: ParamsTrack) -> Nystagmus:
     if len(hits) == 2 and eye_coherence(g, main, freq, fs) < MIN_EYE_COHERENCE:
         return Nystagmus(False, float("nan"), 0.0, None, None, None, 0.5, per_eye,
                          eyes_incoherent=True)
+    if freq * fixation_s(g, fs) < MIN_FIXATION_CYCLES:
+        return Nystagmus(False, float("nan"), 0.0, None, None, None, 0.5, per_eye,
+                         between_refixations=True)
     vskew = float(np.mean([h.velocity_skew for h in hits]))
     jerk = abs(vskew) >= JERK_SKEW
     if jerk:

@@ -64,6 +64,9 @@ def _summary_table(s: ClinicalSummary) -> str:
     elif ny.eyes_incoherent:
         rows.append(("Nystagmus", "none (the two eyes' oscillations did not move together)",
                      ny.confidence))
+    elif ny.between_refixations:
+        rows.append(("Nystagmus", "none (fewer than two beats per fixation between gaze shifts)",
+                     ny.confidence))
     else:
         rows.append(("Nystagmus", "none detected", ny.confidence))
     covered = [f"{side} {sec:.1f} s" for side, sec in s.covered_s.items() if sec > 0]
