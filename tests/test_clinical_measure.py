@@ -435,14 +435,12 @@ def test_a_beat_as_slow_as_the_refixations_is_not_nystagmus(hz, present):
 
 def test_one_eye_jumping_alone_does_not_cut_the_fixations():
     """FaceMesh losing one eye's iris jumps that eye alone; a refixation moves
-    both. A 2 Hz nystagmus whose right eye jumps 8 degrees for two frames
-    twice a second is still nystagmus; the same jumps in both eyes are gaze
-    shifts, 2 Hz beats only once per fixation and are not."""
+    both. A 2 Hz nystagmus whose right eye alone sits 8 degrees off every other
+    half second is still nystagmus; the same jumps in both eyes are the gaze
+    moving to and fro every 0.5 s: the 2 Hz beat fits once into each fixation."""
     n = 300
     beat = sinus(n, 2.0, 3.0)
-    jumps = np.zeros(n)
-    for start in range(7, n - 2, 15):
-        jumps[start:start + 2] = 8.0
+    jumps = 8.0 * ((np.arange(n) // 15) % 2)
     zeros = np.zeros(n)
     one = measure_nystagmus(ParamsTrack.from_params(stream(n, right=(beat + jumps, zeros),
                                                            left=(beat, zeros))))
@@ -450,6 +448,20 @@ def test_one_eye_jumping_alone_does_not_cut_the_fixations():
     both = measure_nystagmus(ParamsTrack.from_params(stream(n, right=(beat + jumps, zeros),
                                                             left=(beat + jumps, zeros))))
     assert not both.present and both.between_refixations
+
+
+def test_a_large_jerk_nystagmus_is_not_taken_for_refixations():
+    """The fast phases of an 8-degree jerk nystagmus are gaze shifts by size,
+    but the slow phase takes the eye back each beat, so the gaze holds its
+    place: not refixations. (Its amplitude reads low: the fast phases are taken
+    out of the trace with the gaze shifts.)"""
+    n = 300
+    phase = (np.arange(n) / FPS * 3.0) % 1.0
+    jerk = 8.0 * np.where(phase < 0.85, phase / 0.85, (1.0 - phase) / 0.15)
+    zeros = np.zeros(n)
+    ny = measure_nystagmus(ParamsTrack.from_params(stream(n, right=(jerk, zeros),
+                                                          left=(jerk, zeros))))
+    assert ny.present and ny.frequency_hz == pytest.approx(3.0, abs=0.1)
 
 
 @pytest.mark.parametrize("head_share,coupled", [(1.0, True), (0.4, True), (0.1, False)])

@@ -203,6 +203,21 @@ def test_view_does_not_call_a_beat_as_slow_as_the_refixations_nystagmus(page, hz
     assert page.locator(".cv-nystagmus").inner_text().startswith(readout)
 
 
+def test_view_does_not_take_a_large_jerk_nystagmus_for_refixations(page):
+    """An 8-degree, 3 Hz jerk nystagmus: its fast phases are gaze shifts by
+    size, but the slow phase takes the eyes back each beat: nystagmus."""
+    from test_clinical_measure import FPS
+
+    frames = frames_of(sign="normal", duration_s=8.0, blinks=False)
+    phase = (np.arange(len(frames)) / FPS * 3.0) % 1.0
+    jerk = 8.0 * np.where(phase < 0.85, phase / 0.85, (1.0 - phase) / 0.15)
+    for f, y in zip(frames, jerk):
+        for side in ("right_eye", "left_eye"):
+            f[side]["yaw_deg"], f[side]["pitch_deg"] = float(y), 0.0
+    feed(page, frames)
+    assert page.locator(".cv-nystagmus").inner_text().startswith("Nystagmus: horizontal, 3.0 Hz")
+
+
 def test_view_lids_show_ptosis_and_reset_clears(page, tmp_path):
     feed(page, frames_of(sign="ptosis", ptosis_side="left", ptosis_mrd1_mm=1.0, duration_s=4.0))
     assert "L MRD1 1.0 / MRD2 5.6 mm" in page.locator(".cv-lids").inner_text()

@@ -33,6 +33,7 @@ const COHERENCE_WINDOW_S = [2, 4];
 // no faster than the refixations around it cannot be told from them.
 const MIN_FIXATION_CYCLES = 2;
 const SACCADE_S = 0.1;
+const REFIXATION_DEG = 3;
 
 function finite(v) {
   return typeof v === "number" && Number.isFinite(v);
@@ -300,26 +301,48 @@ function eyeShifts(samples, side, fs) {
   return shifted;
 }
 
-// How long the gaze holds between gaze shifts, in seconds: the time-weighted mean
-// of the stretches between them. A shift counts where both eyes shift within
-// SACCADE_S of each other, or the only eye seen shifts: FaceMesh losing one
-// eye's iris jumps that eye alone.
+// How long the gaze holds between refixations, in seconds: the time-weighted mean
+// of the stretches between them (clinical/nystagmus.py, fixation_s). A shift
+// counts where both eyes shift within SACCADE_S of each other, or the only eye
+// seen shifts (FaceMesh losing one eye's iris jumps that eye alone), and it is a
+// refixation when the gaze's median level after it, up to the next shift, moved
+// REFIXATION_DEG or more from the one before (a jerk nystagmus's slow phase takes
+// the eye back each beat).
 function fixationSeconds(samples, fs) {
+  const n = samples.length;
   const near = Math.max(2, Math.round(SACCADE_S * fs));
   const seen = (s, side) => finite(s[side + "Yaw"]) || finite(s[side + "Pitch"]);
   const r = eyeShifts(samples, "right", fs), l = eyeShifts(samples, "left", fs);
   const around = (m, i) => m.slice(Math.max(0, i - near), i + near + 1).some(Boolean);
+  const shift = samples.map((s, i) => (seen(s, "right") && seen(s, "left")
+    ? (r[i] && around(l, i)) || (l[i] && around(r, i)) : r[i] || l[i]));
+  const runs = [];                                  // the shifts, [start, stop)
+  for (let i = 0; i < n; i++) {
+    if (shift[i] && (i === 0 || !shift[i - 1])) runs.push([i, i + 1]);
+    else if (shift[i]) runs[runs.length - 1][1] = i + 1;
+  }
+  const level = (a, b, axis) => median(samples.slice(a, b).map((s) => {
+    const v = [s["right" + axis], s["left" + axis]].filter(finite);
+    return v.length ? v.reduce((x, y) => x + y, 0) / v.length : NaN;
+  }).filter(finite));
+  const cut = samples.map(() => false);
+  runs.forEach(([start, stop], k) => {
+    const before = k ? runs[k - 1][1] : 0, after = k + 1 < runs.length ? runs[k + 1][0] : n;
+    const moved = ["Yaw", "Pitch"].map((axis) =>
+      Math.abs(level(stop, after, axis) - level(before, start, axis)));
+    if (!moved.every(finite) || Math.max(...moved) >= REFIXATION_DEG) {
+      for (let i = start; i < stop; i++) cut[i] = true;
+    }
+  });
   const stretches = [];
   let length = 0;
   samples.forEach((s, i) => {
-    const both = seen(s, "right") && seen(s, "left");
-    const shift = both ? (r[i] && around(l, i)) || (l[i] && around(r, i)) : r[i] || l[i];
-    if (shift && length) { stretches.push(length); length = 0; }
-    if (!shift && (seen(s, "right") || seen(s, "left"))) length++;
+    if (cut[i] && length) { stretches.push(length); length = 0; }
+    if (!cut[i] && (seen(s, "right") || seen(s, "left"))) length++;
   });
   if (length) stretches.push(length);
-  const total = stretches.reduce((a, n) => a + n, 0);
-  return total ? stretches.reduce((a, n) => a + n * n, 0) / total / fs : 0;
+  const total = stretches.reduce((x, m) => x + m, 0);
+  return total ? stretches.reduce((x, m) => x + m * m, 0) / total / fs : 0;
 }
 
 // samples: the last NYSTAGMUS_S; history (default: the same) the longer stretch

@@ -72,6 +72,7 @@ HIGHPASS_HZ = 0.7
 MAX_GAP_S = 0.4
 SACCADE_STEP_DEG = 6.0      # a change this large within SACCADE_S is a gaze shift, not nystagmus
 SACCADE_S = 0.1             # the read-out spreads a gaze shift over 2-3 frames
+REFIXATION_DEG = 3.0        # a gaze shift after which the held gaze moved this far
 MIN_SNR = 6.0
 MIN_AMPLITUDE_DEG = 0.8     # peak-to-peak of the fundamental
 MIN_CYCLES = 5.0            # periods the eye must be seen for: in a 2.5 s clip, 2 Hz and up
@@ -160,14 +161,12 @@ def remove_gaze_shifts(x: np.ndarray, fs: float) -> np.ndarray:
     return np.concatenate([[x[0]], x[0] + np.cumsum(d)]) if x.size else x
 
 
-def fixation_s(g, fs: float) -> float:
-    """How long the gaze holds between gaze shifts: the time-weighted mean
-    length of the stretches between them (each frame counts the stretch it
-    lies in). A shift counts where both eyes shift within SACCADE_S of each
-    other, or the only eye seen shifts: a refixation moves both eyes, while
-    FaceMesh losing one eye's iris for a frame jumps that eye alone (the
-    re-tracked avatar of one 2 Hz nystagmus patient jumped its right eye 18
-    times in 8 s, its left eye 4). Unseen gaps over MAX_GAP_S end a stretch."""
+def shared_shift_frames(g, fs: float) -> tuple[np.ndarray, np.ndarray]:
+    """Frames in a gaze shift that moves both eyes, and frames where an eye is
+    seen. A shift counts where both eyes shift within SACCADE_S of each other,
+    or the only eye seen shifts: a refixation moves both eyes, while FaceMesh
+    losing one eye's iris jumps that eye alone (the re-tracked avatar of one
+    2 Hz nystagmus patient jumped its right eye 18 times in 8 s, its left 4)."""
     n = g.t.size
     seen, shifted = {}, {}
     for side in ("right", "left"):
@@ -191,14 +190,46 @@ def fixation_s(g, fs: float) -> float:
     shift = np.where(both, (shifted["right"] & widened(shifted["left"]))
                      | (shifted["left"] & widened(shifted["right"])),
                      shifted["right"] | shifted["left"])
-    holding = (seen["right"] | seen["left"]) & ~shift
+    return shift, seen["right"] | seen["left"]
+
+
+def fixation_s(g, fs: float) -> float:
+    """How long the gaze holds between refixations: the time-weighted mean
+    length of the stretches between them (each frame counts the stretch it
+    lies in). A refixation is a shared gaze shift after which the gaze's median
+    level, up to the next shift, differs from the one before by REFIXATION_DEG
+    or more on either axis. The fast phases of a large jerk nystagmus are
+    shifts too, but the slow phase takes the eye back each beat, so the level
+    stays: counted as refixations, an 8-degree, 3 Hz jerk nystagmus held its
+    gaze one beat per "fixation" and was lost. Unseen gaps over MAX_GAP_S end a
+    stretch."""
+    shift, seen = shared_shift_frames(g, fs)
+    n = shift.size
+    level = np.stack([_mean_of_seen(g.right_yaw, g.left_yaw),
+                      _mean_of_seen(g.right_pitch, g.left_pitch)], axis=1)
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], shift.astype(int), [0]])))
+    runs = list(zip(edges[::2], edges[1::2]))          # the shifts, [start, stop)
+    pieces = [(0, runs[0][0])] if runs else [(0, n)]
+    pieces += [(stop, nxt[0]) for (_, stop), nxt in zip(runs, runs[1:] + [(n, n)])]
+
+    def median_level(piece: tuple[int, int]) -> np.ndarray:
+        part = level[piece[0]:piece[1]]
+        ok = np.isfinite(part).all(axis=1)
+        return np.median(part[ok], axis=0) if ok.any() else np.full(2, np.nan)
+
+    levels = [median_level(p) for p in pieces]
+    cut = np.zeros(n, bool)
+    for (start, stop), before, after in zip(runs, levels, levels[1:]):
+        moved = np.abs(after - before)
+        if not np.isfinite(moved).all() or moved.max() >= REFIXATION_DEG:
+            cut[start:stop] = True
     stretches, length, gap = [], 0, 0
     for i in range(n):
-        if holding[i]:
+        if seen[i] and not cut[i]:
             length, gap = length + 1, 0
             continue
-        gap = gap + 1 if not shift[i] else 0
-        if length and (shift[i] or gap > MAX_GAP_S * fs):
+        gap = gap + 1 if not cut[i] else 0
+        if length and (cut[i] or gap > MAX_GAP_S * fs):
             stretches.append(length)
             length = 0
     if length:
