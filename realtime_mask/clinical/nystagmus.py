@@ -47,7 +47,7 @@ the refixations around it cannot be told from them. Patients asked to look
 around (the nine gaze positions, a held downgaze and back) read false 1.26-1.47
 Hz "nystagmus" from the re-tracked avatar and now and then from MaskParams,
 coherent in the two eyes (up to 0.90) and whatever the spectrum's shape; they
-held their gaze 0.9-1.3 beats per fixation. The synthetic nystagmus patients,
+held their gaze 0.85-1.3 beats per fixation. The synthetic nystagmus patients,
 over six faces and both read-outs, held 4.5 beats or more.
 """
 
