@@ -42,8 +42,8 @@ two strabismus patients 0.34-0.57, where the synthetic nystagmus patients read
 0.80-0.99 (benchmarks/fidelity.py, both read-outs).
 
 A beat must also fit at least MIN_FIXATION_CYCLES times into the time the
-gaze holds still between gaze shifts (`fixation_s`): a rhythm no faster than
-the refixations around it cannot be told from them. Patients asked to look
+gaze holds between refixations (`fixation_s`): a rhythm no faster than the
+refixations around it cannot be told from them. Patients asked to look
 around (the nine gaze positions, a held downgaze and back) read false 1.26-1.47
 Hz "nystagmus" from the re-tracked avatar and now and then from MaskParams,
 coherent in the two eyes (up to 0.90) and whatever the spectrum's shape; they
@@ -83,7 +83,7 @@ HEAD_COUPLING_MAX_HZ = 1.8
 COUPLING_BAND_HZ = 0.4       # half-width of the band around the beat frequency
 MAX_EYE_FREQUENCY_GAP_HZ = 0.3
 MIN_EYE_COHERENCE = 0.7
-MIN_FIXATION_CYCLES = 2.0
+MIN_FIXATION_CYCLES = 2.0   # beats per fixation between refixations (module docstring)
 AXES = ("yaw", "pitch")
 
 
