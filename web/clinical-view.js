@@ -29,8 +29,8 @@ const HEAD_COUPLING_RATIO = 0.2;
 const MIN_EYE_COHERENCE = 0.7;
 const COHERENCE_WINDOW_S = [2, 4];
 // A beat must fit MIN_FIXATION_CYCLES times into the time the gaze holds between
-// gaze shifts that move both eyes (clinical/nystagmus.py, fixation_s): a rhythm
-// no faster than the refixations around it cannot be told from them.
+// refixations (clinical/nystagmus.py, fixation_s): a rhythm no faster than the
+// refixations around it cannot be told from them.
 const MIN_FIXATION_CYCLES = 2;
 const SACCADE_S = 0.1;
 const REFIXATION_DEG = 3;
@@ -353,8 +353,7 @@ export function nystagmusReadout(samples, history = samples) {
   for (let i = 1; i < samples.length; i++) dts.push(samples[i].t - samples[i - 1].t);
   const fs = 1 / (median(dts.filter((d) => d > 0)) || 1 / 30);
   const found = [];
-  let withHead = false, apart = false, refixating = false;
-  const holds = fixationSeconds(samples, fs);
+  let withHead = false, apart = false, refixating = false, holds;
   for (const [axis, name] of [["Yaw", "horizontal"], ["Pitch", "vertical"]]) {
     const peaks = [];
     for (const side of ["right", "left"]) {
@@ -375,6 +374,7 @@ export function nystagmusReadout(samples, history = samples) {
         apart = true;
         continue;
       }
+      holds ??= fixationSeconds(samples, fs);
       if (f * holds < MIN_FIXATION_CYCLES) {
         refixating = true;
         continue;
