@@ -450,18 +450,36 @@ def test_one_eye_jumping_alone_does_not_cut_the_fixations():
     assert not both.present and both.between_refixations
 
 
-def test_a_large_jerk_nystagmus_is_not_taken_for_refixations():
+@pytest.mark.parametrize("fast", ["left", "right"])
+def test_a_large_jerk_nystagmus_is_read_at_its_size(fast):
     """The fast phases of an 8-degree jerk nystagmus are gaze shifts by size,
     but the slow phase takes the eye back each beat, so the gaze holds its
-    place: not refixations. (Its amplitude reads low: the fast phases are taken
-    out of the trace with the gaze shifts.)"""
+    place: no refixations. Its size and waveform are read with the fast phases
+    in the trace (taken out with the gaze shifts, it read 1.9 degrees)."""
     n = 300
     phase = (np.arange(n) / FPS * 3.0) % 1.0
-    jerk = 8.0 * np.where(phase < 0.85, phase / 0.85, (1.0 - phase) / 0.15)
+    sawtooth = np.where(phase < 0.85, phase / 0.85, (1.0 - phase) / 0.15)
+    jerk = 8.0 * sawtooth * (-1.0 if fast == "left" else 1.0)  # fast phase: falling yaw = right
     zeros = np.zeros(n)
     ny = measure_nystagmus(ParamsTrack.from_params(stream(n, right=(jerk, zeros),
                                                           left=(jerk, zeros))))
     assert ny.present and ny.frequency_hz == pytest.approx(3.0, abs=0.1)
+    assert ny.waveform == "jerk" and ny.fast_phase == fast
+    assert ny.amplitude_deg == pytest.approx(8.0, rel=0.15)
+
+
+def test_a_few_shared_jumps_do_not_change_a_pendular_beat():
+    """Both eyes jumping 8 degrees and back twice in 10 s (tracking) are no
+    fast phases: a 3 Hz, 3-degree pendular nystagmus keeps its size and shape."""
+    n = 300
+    beat = sinus(n, 3.0, 3.0)
+    for start in (100, 220):
+        beat[start:start + 2] += 8.0
+    zeros = np.zeros(n)
+    ny = measure_nystagmus(ParamsTrack.from_params(stream(n, right=(beat, zeros),
+                                                          left=(beat, zeros))))
+    assert ny.present and ny.waveform == "pendular"
+    assert ny.amplitude_deg == pytest.approx(3.0, rel=0.15)
 
 
 @pytest.mark.parametrize("head_share,coupled", [(1.0, True), (0.4, True), (0.1, False)])
