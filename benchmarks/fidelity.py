@@ -80,6 +80,10 @@ PATIENTS: dict[str, dict] = {
     # left eye is covered, the deviating right one takes up fixation
     "cover_test_eso10": dict(sign="esotropia", deviation_deg=10.0, deviating_eye="right",
                              cover_test=True),
+    # a jerk nystagmus whose fast phases are gaze shifts by size (after the
+    # cover test, for the same reason)
+    "nys_h_jerk_3hz_8deg": dict(sign="nystagmus", nystagmus_hz=3.0, nystagmus_amplitude_deg=8.0,
+                                nystagmus_waveform="jerk", nystagmus_fast_phase="right"),
 }
 TARGETS = {"deviation_error_deg": 2.0, "nystagmus_frequency_error_hz": 0.2,
            "nystagmus_amplitude_error_rel": 0.20, "mrd1_error_mm": 0.5, "blink_recall": 0.95,

@@ -84,10 +84,10 @@ COUPLING_BAND_HZ = 0.4       # half-width of the band around the beat frequency
 MAX_EYE_FREQUENCY_GAP_HZ = 0.3
 MIN_EYE_COHERENCE = 0.7
 MIN_FIXATION_CYCLES = 2.0   # beats per fixation between refixations (module docstring)
-# Where shared gaze shifts that are no refixations recur at least this often per
-# beat, they are the beat's fast phases, and its waveform and size are read with
-# them (`with_fast_phases`); taken out, an 8-degree jerk nystagmus read 1.9 degrees.
-FAST_PHASE_SHARE = 0.5
+# Shared gaze shifts that are no refixations, recurring at least this often, are
+# a jerk nystagmus's fast phases (the band's slowest beat): the traces are read
+# with them left in (module docstring).
+MIN_FAST_PHASE_HZ = BAND_HZ[0]
 AXES = ("yaw", "pitch")
 
 
@@ -363,28 +363,23 @@ def _mean_of_seen(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(seen.any(axis=0), total / np.maximum(seen.sum(axis=0), 1), np.nan)
 
 
-def with_fast_phases(g, side: str, axis: str, fast_phases: np.ndarray, f0: float,
-                     fs: float) -> AxisSpectrum:
-    """One eye's beat measured with the fast phases left in its trace (the
-    waveform and cycle-by-cycle size of a jerk nystagmus whose fast phases are
-    gaze shifts by size). The mask goes through the same resampling as the
-    trace: the same finite samples give the same segments."""
-    x = getattr(g, f"{side}_{axis}")
-    masks = uniform_segments(g.t, np.where(np.isfinite(x), fast_phases, np.nan), fs)
-    raw = [remove_gaze_shifts(seg, fs, mask > 0.5)
-           for seg, mask in zip(uniform_segments(g.t, x, fs), masks)]
-    return axis_spectrum([remove_period_mean(seg, fs, f0) for seg in raw], fs)
-
-
 def measure_nystagmus(track: ParamsTrack) -> Nystagmus:
     fs = 1.0 / track.frame_interval
     g = gaze_traces(track)
+    cut, fast_phases, seen_frames = refixations(g, fs)
+    seen_s = seen_frames.sum() / fs
+    fast_phase_hz = np.count_nonzero(np.diff(np.concatenate([[0], fast_phases.astype(int)])) == 1
+                                     ) / max(seen_s, 1e-9)
+    keep = fast_phases if fast_phase_hz >= MIN_FAST_PHASE_HZ else np.zeros_like(fast_phases)
     per_eye: dict[str, dict[str, AxisSpectrum]] = {}
     for side in ("right", "left"):
         per_eye[side] = {}
         for axis in AXES:
-            raw = [remove_gaze_shifts(s, fs)
-                   for s in uniform_segments(g.t, getattr(g, f"{side}_{axis}"), fs)]
+            x = getattr(g, f"{side}_{axis}")
+            # the mask through the same resampling: the same finite samples, the same segments
+            masks = uniform_segments(g.t, np.where(np.isfinite(x), keep, np.nan), fs)
+            raw = [remove_gaze_shifts(seg, fs, mask > 0.5)
+                   for seg, mask in zip(uniform_segments(g.t, x, fs), masks)]
             first = axis_spectrum([highpass(s, fs) for s in raw], fs)
             if np.isfinite(first.frequency_hz):
                 f0 = first.frequency_hz
@@ -418,19 +413,13 @@ def measure_nystagmus(track: ParamsTrack) -> Nystagmus:
     if len(hits) == 2 and eye_coherence(g, main, freq, fs) < MIN_EYE_COHERENCE:
         return Nystagmus(False, float("nan"), 0.0, None, None, None, 0.5, per_eye,
                          eyes_incoherent=True)
-    cut, fast_phases, seen_frames = refixations(g, fs)
     if freq * fixation_s(cut, seen_frames, fs) < MIN_FIXATION_CYCLES:
         return Nystagmus(False, float("nan"), 0.0, None, None, None, 0.5, per_eye,
                          between_refixations=True)
-    shape = hits
-    runs = np.count_nonzero(np.diff(np.concatenate([[0], fast_phases.astype(int)])) == 1)
-    if runs >= FAST_PHASE_SHARE * freq * seen_frames.sum() / fs:
-        shape = [with_fast_phases(g, side, main, fast_phases, freq, fs) for side in per_eye
-                 if per_eye[side][main].detected]
-    vskew = float(np.mean([h.velocity_skew for h in shape]))
+    vskew = float(np.mean([h.velocity_skew for h in hits]))
     jerk = abs(vskew) >= JERK_SKEW
     if jerk:
-        amplitude = float(np.mean([h.cycle_p2p_deg for h in shape]))
+        amplitude = float(np.mean([h.cycle_p2p_deg for h in hits]))
         positive = vskew > 0  # fast phase goes the way of the rare large velocities
         fast = ("left" if positive else "right") if main == "yaw" else ("up" if positive else "down")
     else:
