@@ -206,12 +206,10 @@ def test_view_does_not_call_a_beat_as_slow_as_the_refixations_nystagmus(page, hz
 def test_view_does_not_take_a_large_jerk_nystagmus_for_refixations(page):
     """An 8-degree, 3 Hz jerk nystagmus: its fast phases are gaze shifts by
     size, but the slow phase takes the eyes back each beat: nystagmus."""
-    from test_clinical_measure import FPS
+    from test_clinical_measure import jerk_wave
 
     frames = frames_of(sign="normal", duration_s=8.0, blinks=False)
-    phase = (np.arange(len(frames)) / FPS * 3.0) % 1.0
-    jerk = 8.0 * np.where(phase < 0.85, phase / 0.85, (1.0 - phase) / 0.15)
-    for f, y in zip(frames, jerk):
+    for f, y in zip(frames, jerk_wave(len(frames), 3.0, 8.0)):
         for side in ("right_eye", "left_eye"):
             f[side]["yaw_deg"], f[side]["pitch_deg"] = float(y), 0.0
     feed(page, frames)

@@ -213,20 +213,27 @@ def shared_shift_frames(g, fs: float) -> tuple[np.ndarray, np.ndarray]:
     return shift, seen["right"] | seen["left"]
 
 
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """The [start, stop) spans where mask is true."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(int), [0]])))
+    return list(zip(edges[::2], edges[1::2]))
+
+
 def refixations(g, fs: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per frame: in a refixation; in a shared gaze shift that is none (a jerk
-    nystagmus's fast phase); an eye seen. A refixation is a shared gaze shift
-    after which the gaze's median level, up to the next shift, differs from the
-    one before by REFIXATION_DEG or more on either axis. The fast phases of a
-    large jerk nystagmus are shifts too, but the slow phase takes the eye back
-    each beat, so the level stays: counted as refixations, an 8-degree, 3 Hz
-    jerk nystagmus held its gaze one beat per "fixation" and was lost."""
+    """Per frame: in a refixation; in a jerk nystagmus's fast phase; an eye
+    seen. A refixation is a shared gaze shift after which the gaze's median
+    level, up to the next shift, differs from the one before by REFIXATION_DEG
+    or more on either axis. The fast phases of a large jerk nystagmus are
+    shifts too, but the slow phase takes the eye back each beat, so the level
+    stays: counted as refixations, an 8-degree, 3 Hz jerk nystagmus held its
+    gaze one beat per "fixation" and was lost. The shared shifts that are no
+    refixations count as fast phases where they recur at MIN_FAST_PHASE_HZ or
+    more (module docstring)."""
     shift, seen = shared_shift_frames(g, fs)
     n = shift.size
     level = np.stack([_mean_of_seen(g.right_yaw, g.left_yaw),
                       _mean_of_seen(g.right_pitch, g.left_pitch)], axis=1)
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], shift.astype(int), [0]])))
-    runs = list(zip(edges[::2], edges[1::2]))          # the shifts, [start, stop)
+    runs = _runs(shift)                                # the shifts
     pieces = [(0, runs[0][0])] if runs else [(0, n)]
     pieces += [(stop, nxt[0]) for (_, stop), nxt in zip(runs, runs[1:] + [(n, n)])]
 
@@ -241,7 +248,10 @@ def refixations(g, fs: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         moved = np.abs(after - before)
         if not np.isfinite(moved).all() or moved.max() >= REFIXATION_DEG:
             cut[start:stop] = True
-    return cut, shift & ~cut, seen
+    fast_phases = shift & ~cut
+    if len(_runs(fast_phases)) < MIN_FAST_PHASE_HZ * seen.sum() / fs:
+        fast_phases[:] = False
+    return cut, fast_phases, seen
 
 
 def fixation_s(cut: np.ndarray, seen: np.ndarray, fs: float) -> float:
@@ -379,17 +389,13 @@ def measure_nystagmus(track: ParamsTrack) -> Nystagmus:
     fs = 1.0 / track.frame_interval
     g = gaze_traces(track)
     cut, fast_phases, seen_frames = refixations(g, fs)
-    seen_s = seen_frames.sum() / fs
-    fast_phase_hz = np.count_nonzero(np.diff(np.concatenate([[0], fast_phases.astype(int)])) == 1
-                                     ) / max(seen_s, 1e-9)
-    keep = fast_phases if fast_phase_hz >= MIN_FAST_PHASE_HZ else np.zeros_like(fast_phases)
     per_eye: dict[str, dict[str, AxisSpectrum]] = {}
     for side in ("right", "left"):
         per_eye[side] = {}
         for axis in AXES:
             x = getattr(g, f"{side}_{axis}")
             # the mask through the same resampling: the same finite samples, the same segments
-            masks = uniform_segments(g.t, np.where(np.isfinite(x), keep, np.nan), fs)
+            masks = uniform_segments(g.t, np.where(np.isfinite(x), fast_phases, np.nan), fs)
             raw = [remove_gaze_shifts(seg, fs, mask > 0.5)
                    for seg, mask in zip(uniform_segments(g.t, x, fs), masks)]
             first = axis_spectrum([highpass(s, fs) for s in raw], fs)
