@@ -68,7 +68,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.ndimage import uniform_filter1d
+from scipy.ndimage import binary_dilation, uniform_filter1d
 from scipy.signal import butter, coherence, sosfiltfilt
 from scipy.stats import skew
 
@@ -199,12 +199,8 @@ def shared_shift_frames(g, fs: float) -> tuple[np.ndarray, np.ndarray]:
                 shifted[side][idx[1:][gaze_shift_steps(x[idx], fs)]] = True
     near = max(2, int(round(SACCADE_S * fs)))
 
-    def widened(m: np.ndarray) -> np.ndarray:
-        out = m.copy()
-        for k in range(1, near + 1):
-            out[k:] |= m[:-k]
-            out[:-k] |= m[k:]
-        return out
+    def widened(m: np.ndarray) -> np.ndarray:           # within `near` frames of m
+        return binary_dilation(m, structure=np.ones(2 * near + 1, bool))
 
     both = seen["right"] & seen["left"]
     shift = np.where(both, (shifted["right"] & widened(shifted["left"]))
