@@ -50,9 +50,8 @@ LOCALITY_CELL = 0.5                  # cm: vertex order scans a grid of this siz
 LOWER_RIM_SHADE = 0.7                # lower lid edge: darker skin
 QUADRIC_KEEP = 0.4                   # share of the thinnable triangles kept
 # Within this distance (cm) of an eyeball centre the grid's mesh stays as it
-# is (the outer edge of the renderer's EYE_REGION_CM): eyes, lids and the skin
-# around them draw the same pixels; the glabella and the nose's bridge, just
-# beyond, shade a few grey levels differently.
+# is: the eye region's pixels, which the eye calibration reads, do not change
+# (the outer edge of the renderer's EYE_REGION_CM).
 EYE_CLEAR_CM = 3.2
 # A vertex whose normal turns by more than this (unit-vector difference, about
 # 17 degrees) under some expression at full weight stays: smooth at rest, it
