@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import fast_simplification
 import numpy as np
 from scipy import sparse
 from scipy.linalg import blas
@@ -24,10 +23,7 @@ SURFACE_PARTS = ("face", "head_neck", "eye_socket_left", "eye_socket_right")
 # pixels it covers (ears especially: ~4 px^2 per triangle at 640x480), and on
 # llvmpipe every triangle costs. There vertices are merged onto one vertex per
 # grid cell: a global vertex remap, so no cracks, and every kept vertex is an
-# ICT vertex, so the blendshapes still apply. Beyond the eye region the grid's
-# mesh is then thinned by quadric-error edge collapses (simplify_by_quadrics),
-# which keep the shape where a coarser grid notched the nostrils and jagged
-# the brows (docs/measurements.md, sessions 29 and 37).
+# ICT vertex, so the blendshapes still apply.
 DETAIL_RADIUS = 0.7                 # cm around the brow, nose, eye and lip landmarks: full detail
 FACE_RADIUS = 2.5                   # cm around landmarks 17..67 (brows, nose, eyes, mouth)
 FACE_CELL = 0.3                     # cm grid there
@@ -48,16 +44,6 @@ LIP_EDGE = 0.15
 MIN_DELTA_CM = 1e-3
 LOCALITY_CELL = 0.5                  # cm: vertex order scans a grid of this size row by row
 LOWER_RIM_SHADE = 0.7                # lower lid edge: darker skin
-QUADRIC_KEEP = 0.4                   # share of the thinnable triangles kept
-# Within this distance (cm) of an eyeball centre the grid's mesh stays as it
-# is: the eye region's pixels, which the eye calibration reads, do not change
-# (the outer edge of the renderer's EYE_REGION_CM).
-EYE_CLEAR_CM = 3.2
-# A vertex whose normal turns by more than this (unit-vector difference, about
-# 17 degrees) under some expression at full weight stays: smooth at rest, it
-# creases in that expression, and collapses chosen on the neutral face would
-# facet it (the cheek in cheekPuff).
-MAX_BEND = 0.3
 
 
 def vertex_normals(pos: np.ndarray, tri: np.ndarray, incidence: sparse.csr_matrix
@@ -152,45 +138,6 @@ def simplify_by_cells(tri: np.ndarray, pos: np.ndarray, cell: np.ndarray) -> np.
     return t[ok]
 
 
-def simplify_by_quadrics(tri: np.ndarray, pos: np.ndarray, loose: np.ndarray,
-                         keep: float) -> np.ndarray:
-    """Thin the triangles whose vertices are all `loose` to `keep` of their count
-    by quadric-error edge collapses (fast-simplification), their border with
-    the rest held. Each collapse merges a vertex into a neighbour that keeps its
-    own ICT position (the library's optimal placement is dropped), so every
-    kept vertex is still an ICT vertex and the blendshapes apply to it."""
-    thin = loose[tri].all(1)
-    part = tri[thin]
-    if len(part) == 0:
-        return tri
-    ids, local = np.unique(part, return_inverse=True)
-    local = local.reshape(-1, 3)
-    _, _, collapses = fast_simplification.simplify(
-        pos[ids].astype(np.float64), local.astype(np.int32), target_count=int(len(part) * keep),
-        preserve_border=True, return_collapses=True)
-    survivor = np.arange(len(ids))
-    for kept, gone in collapses:        # in order: a survivor may merge later
-        survivor[gone] = kept
-    while not np.array_equal(survivor[survivor], survivor):
-        survivor = survivor[survivor]
-    t = ids[survivor[local]]
-    ok = (t[:, 0] != t[:, 1]) & (t[:, 1] != t[:, 2]) & (t[:, 0] != t[:, 2])
-    return np.concatenate([tri[~thin], t[ok]])
-
-
-def thinnable_vertices(tri: np.ndarray, pos: np.ndarray, colors: np.ndarray, skin: np.ndarray,
-                       bend: np.ndarray, eyeballs: dict[str, Eyeball]) -> np.ndarray:
-    """Vertices the quadric thinning may move: plain skin (not painted, nor next
-    to paint: brows and lips keep their edges), away from the eye region, and
-    not creased by any expression. colors, bend: per vertex of pos."""
-    painted = np.abs(colors - skin).max(1) > 0.004
-    painted[tri[painted[tri].any(1)].ravel()] = True          # and their neighbours
-    clear = np.ones(len(pos), bool)
-    for eyeball in eyeballs.values():
-        clear &= np.linalg.norm(pos - eyeball.centre, axis=1) > EYE_CLEAR_CM
-    return ~painted & clear & (bend <= MAX_BEND)
-
-
 def cell_sizes(pos: np.ndarray, extra: np.ndarray) -> np.ndarray:
     """Grid cell per vertex: 0 (full detail) at the eyes and lips, a fine grid
     over the rest of the inner face, a coarse one for scalp, ears and neck."""
@@ -231,39 +178,10 @@ def build_avatar_mesh(model: FaceModel, pos: np.ndarray, appearance: Appearance,
     full = np.concatenate(
         [model.tri_v[model.triangles_of(p)] for p in SURFACE_PARTS if "socket" not in p]
         + [visible_socket_triangles(model, pos, s, eyeballs[s]) for s in SIDES])
-    mouth_full = np.concatenate([model.tri_v[model.triangles_of(p)] for p in MOUTH_PARTS])
-
-    # Normals come from the full-resolution surface (smooth, and blind to the
-    # merged periphery): at rest and their change under each expression.
-    shade_tri = np.concatenate([full, mouth_full])
-    shade_ids = np.unique(shade_tri)
-    shade_remap = np.full(len(pos), -1, np.int64)
-    shade_remap[shade_ids] = np.arange(len(shade_ids))
-    st = shade_remap[shade_tri]
-    incidence = sparse.csr_matrix(
-        (np.ones(st.size), (st.ravel(), np.repeat(np.arange(len(st)), 3))),
-        shape=(len(shade_ids), len(st)))
-    ps = pos[shade_ids].astype(np.float64)
-    n_full = vertex_normals(ps, st, incidence)
-    n_expr = len(model.expression_names)
-    normal_deltas = np.zeros((n_expr, len(shade_ids), 3), np.float32)
-    for k in range(n_expr):
-        dps = model.expression_deltas[k][shade_ids].astype(np.float64)
-        if np.abs(dps).max() > MIN_DELTA_CM:
-            normal_deltas[k] = vertex_normals(ps + dps, st, incidence) - n_full
-    bend = np.zeros(len(pos))
-    bend[shade_ids] = np.linalg.norm(normal_deltas, axis=2).max(0)
-
     cells = cell_sizes(pos, np.concatenate([v for rim in lid_rims for v in rim]))
     surf = simplify_by_cells(full, pos, cells)
-    grid_ids = np.unique(surf)
-    colors = np.zeros((len(pos), 3), np.float32)
-    colors[grid_ids] = _vertex_colors(model, pos, grid_ids, appearance, lid_rims)
-    skin = np.array(appearance.skin_rgb, np.float32)
-    thinnable = (cells > 0) & thinnable_vertices(surf, pos, colors, skin, bend, eyeballs)
-    surf = simplify_by_quadrics(surf, pos, thinnable, QUADRIC_KEEP)
+    mouth_full = np.concatenate([model.tri_v[model.triangles_of(p)] for p in MOUTH_PARTS])
     mouth = simplify_by_cells(mouth_full, pos, cells)
-
     ids = np.unique(np.concatenate([surf.ravel(), mouth.ravel()]))
     # llvmpipe shades and bins in index order: neighbours close in the buffers
     # draw ~15% faster than ICT's order, with the same pixels
@@ -272,17 +190,35 @@ def build_avatar_mesh(model: FaceModel, pos: np.ndarray, appearance: Appearance,
     remap = np.full(len(pos), -1, np.int64)
     remap[ids] = np.arange(len(ids))
 
+    # Normals come from the full-resolution surface (smooth, and blind to the
+    # merged periphery), restricted to the drawn vertices.
+    shade_tri = np.concatenate([full, mouth_full])
+    shade_ids = np.unique(shade_tri)
+    shade_remap = np.full(len(pos), -1, np.int64)
+    shade_remap[shade_ids] = np.arange(len(shade_ids))
+    st = shade_remap[shade_tri]
+    incidence = sparse.csr_matrix(
+        (np.ones(st.size), (st.ravel(), np.repeat(np.arange(len(st)), 3))),
+        shape=(len(shade_ids), len(st)))
     drawn = shade_remap[ids]
-    base = np.concatenate([ps[drawn], n_full[drawn]], axis=1).astype(np.float32)
-    deltas = np.concatenate(
-        [model.expression_deltas[:, ids].astype(np.float32), normal_deltas[:, drawn]], axis=2)
+    ps = pos[shade_ids].astype(np.float64)
+    n_full = vertex_normals(ps, st, incidence)
+    p0, n0 = ps[drawn], n_full[drawn]
+    base = np.concatenate([p0, n0], axis=1).astype(np.float32)
+    n_expr = len(model.expression_names)
+    deltas = np.zeros((n_expr, len(ids), 6), np.float32)
+    for k in range(n_expr):
+        dps = model.expression_deltas[k][shade_ids].astype(np.float64)
+        if np.abs(dps).max() <= MIN_DELTA_CM:
+            continue
+        dn = (vertex_normals(ps + dps, st, incidence) - n_full)[drawn]
+        deltas[k] = np.concatenate([dps[drawn], dn], 1)
     # ICT shapes carry tiny deltas almost everywhere; one that moves no drawn
     # vertex by 1e-3 cm (~0.01 px) moves nothing on screen and is skipped
     moves = np.abs(deltas[..., :3]).reshape(n_expr, -1).max(1) > MIN_DELTA_CM
-    deltas[~moves] = 0.0
 
-    return AvatarMesh(vertex_ids=ids, base=base,
-                      colors=_vertex_colors(model, pos, ids, appearance, lid_rims),
+    colors = _vertex_colors(model, pos, ids, appearance, lid_rims)
+    return AvatarMesh(vertex_ids=ids, base=base, colors=colors,
                       surface_index=_by_first_vertex(remap[surf]),
                       mouth_index=_by_first_vertex(remap[mouth]),
                       deltas=deltas, moves=moves)
