@@ -285,6 +285,32 @@ def test_identical_params_give_identical_bytes(renderer):
     assert not np.shares_memory(renderer.render_yuv420(gone), renderer.render_yuv420(gone))
 
 
+def test_the_face_drawn_in_flushed_bands_gives_the_pixels_of_one_draw(renderer, face_model,
+                                                                     monkeypatch):
+    import realtime_mask.render.renderer as R
+    from realtime_mask.render.gl_flush import HAS_FLUSH
+
+    assert HAS_FLUSH          # else the bands draw in turn, with no overlap
+    bands = renderer._surface_bands
+    assert len(bands) == R.SURFACE_BANDS > 1
+    # the bands cover every triangle once, in order
+    assert bands[0][0] == 0 and all(a + n == b for (a, n), (b, _) in zip(bands, bands[1:]))
+    assert sum(n for _, n in bands) == len(renderer.mesh.surface_index)
+    monkeypatch.setattr(R, "SURFACE_BANDS", 1)
+    whole = R.AvatarRenderer(face_model, W, H)
+    try:
+        assert len(whole._surface_bands) == 1
+        rng = np.random.default_rng(3)
+        for _ in range(6):
+            p = face(head=HeadPose(*rng.uniform(-30, 30, 3)),
+                     left_eye=EyeParams(*rng.uniform(-20, 20, 2)),
+                     right_eye=EyeParams(*rng.uniform(-20, 20, 2)),
+                     expression=rng.uniform(0, 0.6, 39))
+            assert np.array_equal(renderer.render(p), whole.render(p))
+    finally:
+        whole.close()
+
+
 def test_yuv420_matches_cv2(renderer):
     p = face(head=HeadPose(yaw_deg=12), expression=np.full(39, 0.1))
     rgb = renderer.render(p)
