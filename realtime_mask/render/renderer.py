@@ -55,7 +55,7 @@ CORNEA_RADIUS_CM = 0.78     # anterior corneal curvature of an adult eye
 # its worker threads only once the frame is flushed. The face's triangles are
 # stored bottom to top (mesh.py), so drawn in bands, each flushed, the workers
 # raster one band while this thread bins the next: the same pixels, and the
-# render stage 8-16 % shorter on two cores (docs/measurements.md, session 38).
+# render stage 8-13 % shorter on two cores (docs/measurements.md, session 38).
 SURFACE_BANDS = 4
 
 
