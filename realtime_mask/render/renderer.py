@@ -262,7 +262,7 @@ class AvatarRenderer:
         self._ibo_surface = ctx.buffer(self.mesh.surface_index.tobytes())
         n_tri = len(self.mesh.surface_index) // 3
         cuts = [n_tri * i // SURFACE_BANDS * 3 for i in range(SURFACE_BANDS + 1)]
-        self._surface_bands = [(a, b - a) for a, b in zip(cuts[:-1], cuts[1:]) if b > a]
+        self._surface_bands = [(a, b - a) for a, b in zip(cuts[:-1], cuts[1:])]
         self._ibo_mouth = ctx.buffer(self.mesh.mouth_index.tobytes())
         content = [(self._vbo_face, "3f 3f", "in_pos", "in_normal"),
                    (self._vbo_color, "3f", "in_color")]
