@@ -262,6 +262,12 @@ def test_the_blend_adds_each_weighted_shape_into_the_mesh(renderer):
             again = np.empty_like(mesh.base)
             mesh.blend(weights, again)
         assert np.array_equal(again, out), threads
+    # band by band, as the renderer blends, the rows add up to the same bits
+    banded = np.empty_like(mesh.base)
+    for _, _, rows in renderer._surface_bands:
+        mesh.blend(weights, banded, rows)
+    mesh.blend(weights, banded, slice(7, 7))          # an empty band blends nothing
+    assert np.array_equal(banded, out)
     with pytest.raises(ValueError, match="contiguous"):
         mesh.blend(weights, np.empty((mesh.base.shape[1], len(mesh.base)), np.float32).T)
 
@@ -293,9 +299,14 @@ def test_the_face_drawn_in_flushed_bands_gives_the_pixels_of_one_draw(renderer, 
     assert HAS_FLUSH          # else the bands draw in turn, with no overlap
     bands = renderer._surface_bands
     assert len(bands) == R.SURFACE_BANDS > 1
-    # the bands cover every triangle once, in order
-    assert bands[0][0] == 0 and all(a + n == b for (a, n), (b, _) in zip(bands, bands[1:]))
-    assert sum(n for _, n in bands) == len(renderer.mesh.surface_index)
+    # the bands cover every triangle once, in order, and every vertex row once;
+    # a band's triangles use only rows blended by the time it is drawn
+    index = renderer.mesh.surface_index
+    assert bands[0][0] == 0 and all(a + n == b for (a, n, _), (b, _, _) in zip(bands, bands[1:]))
+    assert sum(n for _, n, _ in bands) == len(index)
+    assert bands[0][2].start == 0 and bands[-1][2].stop == len(renderer.mesh.base)
+    assert all(r.stop == q.start for (_, _, r), (_, _, q) in zip(bands, bands[1:]))
+    assert all(index[a:a + n].max() < r.stop for a, n, r in bands)
     monkeypatch.setattr(R, "SURFACE_BANDS", 1)
     whole = R.AvatarRenderer(face_model, W, H)
     try:

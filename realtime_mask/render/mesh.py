@@ -92,23 +92,27 @@ class AvatarMesh:
     deltas: np.ndarray              # (E, V, 6) float32 position + normal deltas
     moves: np.ndarray               # (E,) bool: the expression changes the drawn mesh
 
-    def blend(self, weights: np.ndarray, out: np.ndarray) -> None:
+    def blend(self, weights: np.ndarray, out: np.ndarray, rows: slice = slice(None)) -> None:
         """out[:] = base + sum of weight * delta over the non-zero weights
         (out: C-contiguous, shaped like base). Dense row-wise axpy: most ICT
         shapes move most vertices a little, and a contiguous multiply-add beats
         gathering scattered rows. BLAS's saxpy does each in one pass over
         memory, where numpy's multiply-then-add takes two and a scratch array
         (0.40 against 0.93 ms a frame here). Its bytes do not depend on how
-        OpenBLAS splits the rows between threads (tests/test_renderer.py), so
-        saved frames re-render bit for bit."""
+        OpenBLAS splits the rows between threads, nor on blending a slice of
+        rows at a time from a multiple of 32 (tests/test_renderer.py), so saved
+        frames re-render bit for bit. rows: blend only these (the renderer
+        blends band by band)."""
         if not out.flags.c_contiguous:
             # reshape would hand saxpy a copy, and the sum would be lost
             raise ValueError("blend needs a C-contiguous output array")
-        np.copyto(out, self.base)
-        flat = out.reshape(-1)          # a view: saxpy adds into it in place
+        flat = out[rows].reshape(-1)    # a view: saxpy adds into it in place
+        if not flat.size:
+            return                      # (saxpy refuses empty arrays)
+        np.copyto(out[rows], self.base[rows])
         for k in np.flatnonzero(weights):
             if self.moves[k]:
-                blas.saxpy(self.deltas[k].reshape(-1), flat, a=float(weights[k]))
+                blas.saxpy(self.deltas[k][rows].reshape(-1), flat, a=float(weights[k]))
 
 
 def simplify_by_cells(tri: np.ndarray, pos: np.ndarray, cell: np.ndarray) -> np.ndarray:

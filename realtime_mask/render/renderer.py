@@ -54,9 +54,14 @@ CORNEA_RADIUS_CM = 0.78     # anterior corneal curvature of an adult eye
 # llvmpipe bins a draw's triangles on the calling thread and rasterises them on
 # its worker threads only once the frame is flushed. The face's triangles are
 # stored bottom to top (mesh.py), so drawn in bands, each flushed, the workers
-# raster one band while this thread bins the next: the same pixels, and the
-# render stage 8-13 % shorter on two cores (docs/measurements.md, session 38).
+# raster one band while this thread blends, uploads and bins the next: the same
+# pixels, and the render stage 8-13 % shorter on two cores (docs/measurements.md,
+# session 38).
 SURFACE_BANDS = 4
+# A band's vertex rows start at a multiple of this (192 floats): BLAS's saxpy
+# then meets the same SIMD blocks (up to 64 floats) as in one call over all rows
+# and adds the same bits, whatever kernel the CPU gets (tests/test_renderer.py).
+BLEND_ALIGN_ROWS = 32
 
 
 def _perspective(fov_y_deg: float, aspect: float, near: float, far: float) -> np.ndarray:
@@ -168,6 +173,21 @@ def _avatar_geometry(model: FaceModel, identity: np.ndarray | None,
     return geometry
 
 
+def _bands(surface_index: np.ndarray, n_rows: int) -> list[tuple[int, int, slice]]:
+    """SURFACE_BANDS ranges of the index buffer (first, count), each with the
+    vertex rows to blend before it is drawn: those it uses that no earlier band
+    did, their end rounded up to a multiple of BLEND_ALIGN_ROWS."""
+    n_tri = len(surface_index) // 3
+    cuts = [n_tri * i // SURFACE_BANDS * 3 for i in range(SURFACE_BANDS + 1)]
+    ends = np.maximum.accumulate([int(surface_index[a:b].max()) + 1
+                                  for a, b in zip(cuts[:-1], cuts[1:])])
+    ends = np.minimum(-(-ends // BLEND_ALIGN_ROWS) * BLEND_ALIGN_ROWS, n_rows)
+    ends[-1] = n_rows            # the last band blends the rest (the mouth's rows too)
+    starts = np.r_[0, ends[:-1]]
+    return [(a, b - a, slice(int(r0), int(r1)))
+            for a, b, r0, r1 in zip(cuts[:-1], cuts[1:], starts, ends)]
+
+
 def _margin_rows(lids: dict[str, EyeLids], mesh: AvatarMesh
                  ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Per eye, the drawn mesh's rows of its upper and lower margin vertices."""
@@ -241,6 +261,7 @@ class AvatarRenderer:
         self._weights = np.zeros(self._n_expr, np.float64)
         self._last_weights = np.full(self._n_expr, np.nan)
         self._blended = np.empty_like(self.mesh.base)
+        self._row_bytes = self._blended[0].nbytes
         self._rgba = np.empty((height, width, 4), np.uint8)
 
         self.ctx = moderngl.create_standalone_context(backend="egl")
@@ -260,9 +281,7 @@ class AvatarRenderer:
         self._vbo_face = ctx.buffer(self.mesh.base.tobytes(), dynamic=True)
         self._vbo_color = ctx.buffer(self.mesh.colors.tobytes())
         self._ibo_surface = ctx.buffer(self.mesh.surface_index.tobytes())
-        n_tri = len(self.mesh.surface_index) // 3
-        cuts = [n_tri * i // SURFACE_BANDS * 3 for i in range(SURFACE_BANDS + 1)]
-        self._surface_bands = [(a, b - a) for a, b in zip(cuts[:-1], cuts[1:])]
+        self._surface_bands = _bands(self.mesh.surface_index, len(self.mesh.base))
         self._ibo_mouth = ctx.buffer(self.mesh.mouth_index.tobytes())
         content = [(self._vbo_face, "3f 3f", "in_pos", "in_normal"),
                    (self._vbo_color, "3f", "in_color")]
@@ -370,11 +389,8 @@ class AvatarRenderer:
         self.ctx.__enter__()
         params = self._checked(params)
         w = self._solve_weights(params)
-        if not np.array_equal(w, self._last_weights):
-            # upload only when the shape changed (a held pose costs nothing)
-            self.mesh.blend(w, self._blended)
-            self._vbo_face.write(self._blended)
-            self._last_weights[:] = w
+        # blend and upload only when the shape changed (a held pose costs nothing)
+        changed = not np.array_equal(w, self._last_weights)
         head = head_matrix(params.head.yaw_deg, params.head.pitch_deg, params.head.roll_deg)
         mvp = self._view_proj @ head
         self._prog_face["u_head"].write(_gl(head))
@@ -386,9 +402,13 @@ class AvatarRenderer:
         self._fbo.use()
         ctx.enable(ctx.DEPTH_TEST | ctx.CULL_FACE)
         ctx.clear(*self._clear, 1.0, depth=1.0)
-        for first, count in self._surface_bands:
+        for first, count, rows in self._surface_bands:
+            if changed:
+                self.mesh.blend(w, self._blended, rows)
+                self._vbo_face.write(self._blended[rows], offset=rows.start * self._row_bytes)
             self._vao_surface.render(first=first, vertices=count)
             gl_flush()
+        self._last_weights[:] = w
         if mouth_open:
             self._vao_mouth.render()
         for side, eye in (("L", params.left_eye), ("R", params.right_eye)):
