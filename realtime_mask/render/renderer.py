@@ -55,7 +55,7 @@ CORNEA_RADIUS_CM = 0.78     # anterior corneal curvature of an adult eye
 # its worker threads only once the frame is flushed. The face's triangles are
 # stored bottom to top (mesh.py), so drawn in bands, each flushed, the workers
 # raster one band while this thread blends, uploads and bins the next: the same
-# pixels, and the render stage 8-13 % shorter on two cores (docs/measurements.md,
+# pixels, and the render stage 11-16 % shorter on two cores (docs/measurements.md,
 # session 38).
 SURFACE_BANDS = 4
 # A band's vertex rows start at a multiple of this (192 floats): BLAS's saxpy
