@@ -106,10 +106,11 @@ class AvatarMesh:
         if not out.flags.c_contiguous:
             # reshape would hand saxpy a copy, and the sum would be lost
             raise ValueError("blend needs a C-contiguous output array")
-        flat = out[rows].reshape(-1)    # a view: saxpy adds into it in place
-        if not flat.size:
+        part = out[rows]
+        if not part.size:
             return                      # (saxpy refuses empty arrays)
-        np.copyto(out[rows], self.base[rows])
+        np.copyto(part, self.base[rows])
+        flat = part.reshape(-1)         # a view: saxpy adds into it in place
         for k in np.flatnonzero(weights):
             if self.moves[k]:
                 blas.saxpy(self.deltas[k][rows].reshape(-1), flat, a=float(weights[k]))

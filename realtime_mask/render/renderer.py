@@ -261,7 +261,6 @@ class AvatarRenderer:
         self._weights = np.zeros(self._n_expr, np.float64)
         self._last_weights = np.full(self._n_expr, np.nan)
         self._blended = np.empty_like(self.mesh.base)
-        self._row_bytes = self._blended[0].nbytes
         self._rgba = np.empty((height, width, 4), np.uint8)
 
         self.ctx = moderngl.create_standalone_context(backend="egl")
@@ -405,10 +404,12 @@ class AvatarRenderer:
         for first, count, rows in self._surface_bands:
             if changed:
                 self.mesh.blend(w, self._blended, rows)
-                self._vbo_face.write(self._blended[rows], offset=rows.start * self._row_bytes)
+                self._vbo_face.write(self._blended[rows],
+                                     offset=rows.start * self._blended.strides[0])
             self._vao_surface.render(first=first, vertices=count)
             gl_flush()
-        self._last_weights[:] = w
+        if changed:
+            self._last_weights[:] = w
         if mouth_open:
             self._vao_mouth.render()
         for side, eye in (("L", params.left_eye), ("R", params.right_eye)):
