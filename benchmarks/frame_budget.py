@@ -5,6 +5,11 @@ The clip is letterboxed to 640x480 and encoded once to VP8 in memory, so the
 frame is decoded, tracked, fitted and rendered (yuv420p readback, as the relay
 sends it). Prints per-stage p50/p95 milliseconds as JSON.
 
+This shared 2-core host runs some hours 2-4x slower in every stage. The JSON
+carries a fixed pure-Python reference loop timed before and after the frames
+(`host_reference_s`), so results from different hours can be told apart: the
+smaller the reference, the quieter the hour.
+
 Usage: python benchmarks/frame_budget.py [--clip PATH] [--frames 300]
            [--label NAME]     # saves frame_budget_NAME.json (e.g. per machine)
 """
@@ -29,6 +34,19 @@ from realtime_mask.media import read_video, rgb_from_frame  # noqa: E402
 from realtime_mask.pipeline import FrameMasker  # noqa: E402
 
 W, H = 640, 480
+REFERENCE_STEPS = 2_000_000
+
+
+def reference_loop_s() -> float:
+    """Best of three timings of a fixed pure-Python loop: the host's speed now."""
+    best = float("inf")
+    for _ in range(3):
+        t0 = time.perf_counter()
+        total = 0
+        for i in range(REFERENCE_STEPS):
+            total += i
+        best = min(best, time.perf_counter() - t0)
+    return round(best, 3)
 
 
 def letterbox(rgb: np.ndarray) -> np.ndarray:
@@ -75,6 +93,7 @@ def main() -> None:
     dec = av.CodecContext.create("libvpx", "r")
     stages = {k: [] for k in ("decode", "track", "fit", "render", "total")}
     faces = 0
+    reference_before = reference_loop_s()
     with FrameMasker(W, H) as masker:
         for i, packet in enumerate(packets):
             t0 = time.perf_counter()
@@ -98,6 +117,7 @@ def main() -> None:
         "clip": args.clip.name, "size": f"{W}x{H}", "frames_measured": len(stages["total"]),
         "frames_with_face": int(faces),
         "load_avg_1m": round(os.getloadavg()[0], 2),   # a busy shared machine inflates every stage
+        "host_reference_s": {"before": reference_before, "after": reference_loop_s()},
         "ms": {k: percentiles(v) for k, v in stages.items()},
         "targets_ms": {"total_p50": 12, "total_p95": 18},
         "note": "decode = VP8 640x480 (what the relay decodes); render includes yuv420p readback",
