@@ -5,7 +5,7 @@ The clip is letterboxed to 640x480 and encoded once to VP8 in memory, so the
 frame is decoded, tracked, fitted and rendered (yuv420p readback, as the relay
 sends it). Prints per-stage p50/p95 milliseconds as JSON.
 
-This shared 2-core host runs some hours 2-4x slower in every stage. The JSON
+This shared 2-core host runs some hours about 2x slower in every stage. The JSON
 carries a fixed pure-Python reference loop timed before and after the frames
 (`host_reference_s`), so results from different hours can be told apart: the
 smaller the reference, the quieter the hour.
