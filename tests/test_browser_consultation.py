@@ -162,8 +162,10 @@ async def open_page(pw, tmp_path: Path, name: str, url: str, camera, audio):
     # A fresh profile per browser (Playwright gives each new context its own).
     context = await browser.new_context(viewport={"width": 1100, "height": 800})
     page = await context.new_page()
-    page.errors = []                       # uncaught script errors fail the test
+    page.errors = []           # uncaught script errors and console errors fail the test
     page.on("pageerror", lambda e: page.errors.append(f"[{name}] {e}"))
+    page.on("console", lambda m: page.errors.append(f"[{name}] console: {m.text} {m.location}")
+            if m.type == "error" else None)
     await page.goto(url)
     await page.click("#join")
     return browser, page

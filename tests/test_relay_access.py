@@ -112,6 +112,17 @@ def test_admin_endpoint_needs_the_secret(server):
     assert e.value.code == 403
 
 
+def test_both_pages_and_the_root_find_their_icon(server):
+    """Browsers ask every page for an icon; a 404 there is a console error on every visit."""
+    for path in ("/patient", "/doctor"):
+        with urllib.request.urlopen(server.url + path, timeout=5) as page:
+            assert '<link rel="icon" href="/web/icon.svg"' in page.read().decode()
+    for path in ("/web/icon.svg", "/favicon.ico"):
+        with urllib.request.urlopen(server.url + path, timeout=5) as icon:
+            assert icon.headers["Content-Type"].startswith("image/svg+xml")
+            assert icon.read().lstrip().startswith(b"<svg")
+
+
 def test_room_new_prints_working_links(server):
     out = subprocess.run([sys.executable, "-m", "realtime_mask", "room", "new", "--ttl", "10m",
                           "--state-file", str(server.state_file), "--json"],

@@ -252,6 +252,7 @@ class RelayServer:
         app.router.add_get("/patient", self._page("patient.html"))
         app.router.add_get("/doctor", self._page("doctor.html"))
         app.router.add_get("/healthz", self._health)
+        app.router.add_get("/favicon.ico", self._icon)   # asked for by browsers on any page
         app.router.add_get("/ws", self._websocket)
         app.router.add_post("/api/consultations", self._create_consultation)
         app.router.add_static("/web/", WEB_DIR, follow_symlinks=False)
@@ -267,6 +268,9 @@ class RelayServer:
 
     async def _index(self, _request: web.Request) -> web.Response:
         return web.Response(text="realtime-mask relay: open the patient or doctor link you were given.\n")
+
+    async def _icon(self, _request: web.Request) -> web.StreamResponse:
+        return web.FileResponse(WEB_DIR / "icon.svg", headers={"Content-Type": "image/svg+xml"})
 
     async def _health(self, _request: web.Request) -> web.Response:
         return web.json_response({"ok": True, "consultations": len(self.registry),
