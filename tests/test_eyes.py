@@ -298,6 +298,39 @@ def test_level_gaze_reads_level_once_the_face_shape_settles(face_model, seed):
     assert abs(np.median(pitch[45:])) <= 4.0
 
 
+@pytest.mark.parametrize("avatar", [0, 1004])
+def test_a_session_that_starts_with_squeezed_eyes_reads_level_eyes_level(face_model, avatar):
+    """A patient may start a consultation with the eyes squeezed shut
+    (laughing, crying, a blepharospasm). The eye model then learned the shut
+    eye as the open one, missed its closures, and took the drag baseline from
+    a shut eye's low iris: once the eyes opened, level eyes read 11.7 degrees
+    up on the mean face and 6.2 on face 1004 over the next 4 s (on the real
+    clip pyfeat_WolfgangLanger_Pexels, 25-35 degrees for ten seconds)."""
+    from realtime_mask.pipeline import FrameMasker
+    from realtime_mask.render.avatars import avatar_renderer
+
+    squeezed = EyeParams(0.0, 0.0, -0.7, 0.95)
+    level = EyeParams(0.0, 0.0, 0.75, 0.95)
+    pitch, blink = [], []
+    renderer = avatar_renderer(face_model, avatar)
+    try:
+        with FrameMasker(model=face_model, avatar="shared") as masker:
+            for i in range(240):
+                t = i / 30
+                eye = squeezed if i < 90 else level
+                p = MaskParams(face_present=True, confidence=1.0,
+                               head=HeadPose(2.0 * np.sin(t), 1.5 * np.sin(0.7 * t), 0.0),
+                               left_eye=eye, right_eye=eye)
+                q = masker.measure(renderer.render(p), t)
+                pitch.append(0.5 * (q.left_eye.pitch_deg + q.right_eye.pitch_deg))
+                blink.append(min(q.left_eye.blink, q.right_eye.blink))
+    finally:
+        renderer.close()
+    assert abs(np.median(pitch[120:])) <= 4.0
+    if avatar == 0:     # the mean face's lids close far enough to read as shut
+        assert np.mean(np.array(blink[15:90]) > 0.5) >= 0.8
+
+
 def test_level_gaze_reads_near_level_while_the_face_shape_settles(face_model):
     """While the fitter still learns the face's shape (its first second), the
     head frame moves with the shape, and a drag correction measured against

@@ -81,6 +81,12 @@ down. Until then no correction is made: measured against the first frame
 while the shape still moved, it read the moving head frame as a shared
 upgaze, and re-tracked avatars with level eyes read up to 20-30 degrees up
 in the session's first second (benchmarks/fidelity.py, frames 15-30).
+The median needs BASELINE_FRAMES frames with both eyes open; where the first
+second has fewer (eyes shut or squeezed), the baseline waits for that many
+open frames after it, without a correction meanwhile. Taken from the first
+frame that passed as open, a squeezed eye's low iris became the baseline, and
+once the eyes opened they read 20-30 degrees up for ten seconds
+(pyfeat_WolfgangLanger_Pexels).
 
 Quick head movements. The drag correction is slow (DRAG_TAU_S), and a 2-6 Hz
 vertical nystagmus moves the head frame too: on synthetic patients with a
@@ -136,7 +142,14 @@ landmark radius (mean distance of the 4 iris edge points to the centre, / s)
 over frames where the eye is well open.
 
 Blink. aperture = upper_lid + lower_lid; A_open is the running median of the
-aperture over the session (eyes are open most of the time):
+aperture over the session (eyes are open most of the time), but never below
+MIN_OPEN_APERTURE, a third of a typical open eye's aperture: a session that starts
+with the eyes shut or squeezed (a patient crying or laughing, a blepharospasm)
+would otherwise learn the shut eye as its open level, miss its closures, take
+its iris radius from shut lids and its vertical drag baseline (below) from a
+shut eye's iris, and once the eyes open read them turned 25-35 degrees up
+for more than ten seconds (pyfeat_WolfgangLanger_Pexels, whose first 5 s are
+squeezed shut):
   blink = clip((BLINK_OPEN * A_open - aperture) / ((BLINK_OPEN - BLINK_CLOSED) * A_open), 0, 1)
 While blink > GAZE_HOLD_BLINK the iris landmarks are unreliable, and the last
 gaze from a reliable frame is held (blinks last ~0.1-0.3 s).
@@ -165,6 +178,9 @@ BLINK_CLOSED = 0.25    # aperture fraction of A_open counted as fully closed (Me
                        # rarely brings the lid landmarks fully together)
 GAZE_HOLD_BLINK = 0.5
 IRIS_OPEN_MIN = 0.8    # iris radius samples only while aperture > this * A_open
+# the least A_open (iris radii), a third of the neutral eye's aperture (module
+# docstring); an eye open with MRD1 0 mm, a marked ptosis, has about 0.85
+MIN_OPEN_APERTURE = 0.35 * (NEUTRAL_UPPER_LID + NEUTRAL_LOWER_LID)
 DEFAULT_IRIS_RADIUS_CM = 0.585
 CORNER_TAU_S = 0.5     # low-pass of the corner-placed eyeball centre (module docstring)
 DRAG_TAU_S = 0.5       # low-pass of the vertical drag correction (module docstring)
@@ -176,6 +192,7 @@ NOSE_WARMUP = 10       # frames of that gap before its quick part is used
 STILL_FRAMES = 30      # the head holds still when its direction stays within
 STILL_DEG = 1.5        # this over so many frames
 WARMUP = 15            # samples before a running median replaces the default
+BASELINE_FRAMES = 8    # open-eyed frames the vertical drag baseline is measured over
 
 
 
@@ -292,6 +309,9 @@ class _DragState:
         # face's shape: each frame's iris image positions, or None where an eye
         # was shut or covered; None once the baseline was measured again
         self.early: list[dict[str, np.ndarray] | None] | None = []
+        # after them, while fewer than BASELINE_FRAMES of them had both eyes
+        # open: the open frames' vertical offsets so far, per eye
+        self.pending: dict[str, list[float]] | None = None
 
 
 class _RunningMedian:
@@ -326,6 +346,11 @@ class _EyeState:
         # lowpass(corner_c - head_c), cm along the head's x and y axes
         self.corner_lag = corner_lag.copy()
         self.last_time, self.seen = 0.0, False
+
+    @property
+    def open_level(self) -> float:
+        """A_open: the aperture of this eye when open (module docstring)."""
+        return max(self.aperture.value, MIN_OPEN_APERTURE)
 
 
 class EyeModel:
@@ -431,7 +456,7 @@ class EyeModel:
         # both eyes open in the last frame: a blinking or drooping lid pulls
         # FaceMesh's iris, and a covered eye is drawn by its guess
         both_open = not any(covered.get(side)
-                            or not st.last_aperture > IRIS_OPEN_MIN * st.aperture.value
+                            or not st.last_aperture > IRIS_OPEN_MIN * st.open_level
                             for side, st in self._state.items())
         irises = {side: xy[c.iris[0]] for side, c in CONTOURS.items()} if both_open else None
         if d.early is not None:
@@ -442,6 +467,14 @@ class EyeModel:
             return 0.0
         if irises is None:
             return d.offset                     # hold the correction
+        if d.pending is not None:
+            # too few open frames yet for the usual vertical gaze: collect more
+            for side in CONTOURS:
+                d.pending[side].append(self._vertical_offset(side, irises[side], head, inv_basis))
+            if len(d.pending["left"]) >= BASELINE_FRAMES:
+                d.baseline = {side: float(np.median(v)) for side, v in d.pending.items()}
+                d.pending = None
+            return d.offset
         moved = {}
         for side in CONTOURS:
             o = self._vertical_offset(side, irises[side], head, inv_basis)
@@ -478,9 +511,10 @@ class EyeModel:
             inv_basis = np.linalg.inv(head.scale * head.rotation[:2, :2])
             for side in CONTOURS:
                 offsets[side].append(self._vertical_offset(side, irises[side], head, inv_basis))
-        for side, values in offsets.items():
-            if values:
-                d.baseline[side] = float(np.median(values))
+        if len(offsets["left"]) >= BASELINE_FRAMES:
+            d.baseline = {side: float(np.median(v)) for side, v in offsets.items()}
+        else:
+            d.pending = offsets
 
     def _held(self, side: str) -> EyeParams:
         st = self._state[side]
@@ -505,7 +539,7 @@ class EyeModel:
         upper_lid, lower_lid = v_up / r, -v_lo / r
         aperture = upper_lid + lower_lid
         st.last_aperture = aperture
-        a_open = st.aperture.value
+        a_open = st.open_level
         st.aperture.add(aperture)
         if aperture > IRIS_OPEN_MIN * a_open:
             st.iris_radius.add(r_obs)
