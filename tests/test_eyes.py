@@ -304,8 +304,9 @@ def test_a_session_that_starts_with_squeezed_eyes_reads_level_eyes_level(face_mo
     (laughing, crying, a blepharospasm). The eye model then learned the shut
     eye as the open one, missed its closures, and took the drag baseline from
     a shut eye's low iris: once the eyes opened, level eyes read 11.7 degrees
-    up on the mean face and 6.2 on face 1004 over the next 4 s (on the real
-    clip pyfeat_WolfgangLanger_Pexels, 25-35 degrees for ten seconds)."""
+    up on the mean face and 6.2 on face 1004 (median, 1-5 s after they
+    opened; on the real clip pyfeat_WolfgangLanger_Pexels, 25-35 degrees for
+    ten seconds)."""
     from realtime_mask.pipeline import FrameMasker
     from realtime_mask.render.avatars import avatar_renderer
 
