@@ -112,7 +112,7 @@ def test_admin_endpoint_needs_the_secret(server):
     assert e.value.code == 403
 
 
-def test_both_pages_and_the_root_find_their_icon(server):
+def test_both_pages_link_an_icon_that_the_relay_serves(server):
     """Browsers ask every page for an icon; a 404 there is a console error on every visit."""
     for path in ("/patient", "/doctor"):
         with urllib.request.urlopen(server.url + path, timeout=5) as page:

@@ -85,7 +85,7 @@ The median needs BASELINE_FRAMES frames with both eyes open; where the first
 second has fewer (eyes shut or squeezed), the baseline waits for that many
 open frames after it, without a correction meanwhile. Taken from the first
 frame that passed as open, a squeezed eye's low iris became the baseline, and
-once the eyes opened they read 20-30 degrees up for ten seconds
+once the eyes opened they read 25-35 degrees up for ten seconds
 (pyfeat_WolfgangLanger_Pexels).
 
 Quick head movements. The drag correction is slow (DRAG_TAU_S), and a 2-6 Hz
