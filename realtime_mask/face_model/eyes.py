@@ -313,6 +313,15 @@ class _DragState:
         # open: the open frames' vertical offsets so far, per eye
         self.pending: dict[str, list[float]] | None = None
 
+    def settle(self, offsets: dict[str, list[float]]) -> None:
+        """The baseline from these open frames' offsets once there are enough;
+        until then they wait in `pending` for more."""
+        if len(offsets["left"]) >= BASELINE_FRAMES:
+            self.baseline = {side: float(np.median(v)) for side, v in offsets.items()}
+            self.pending = None
+        else:
+            self.pending = offsets
+
 
 class _RunningMedian:
     def __init__(self, default: float, size: int = HISTORY):
@@ -471,9 +480,7 @@ class EyeModel:
             # too few open frames yet for the usual vertical gaze: collect more
             for side in CONTOURS:
                 d.pending[side].append(self._vertical_offset(side, irises[side], head, inv_basis))
-            if len(d.pending["left"]) >= BASELINE_FRAMES:
-                d.baseline = {side: float(np.median(v)) for side, v in d.pending.items()}
-                d.pending = None
+            d.settle(d.pending)
             return d.offset
         moved = {}
         for side in CONTOURS:
@@ -511,10 +518,7 @@ class EyeModel:
             inv_basis = np.linalg.inv(head.scale * head.rotation[:2, :2])
             for side in CONTOURS:
                 offsets[side].append(self._vertical_offset(side, irises[side], head, inv_basis))
-        if len(offsets["left"]) >= BASELINE_FRAMES:
-            d.baseline = {side: float(np.median(v)) for side, v in offsets.items()}
-        else:
-            d.pending = offsets
+        d.settle(offsets)
 
     def _held(self, side: str) -> EyeParams:
         st = self._state[side]
