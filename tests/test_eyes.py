@@ -10,6 +10,7 @@ import pytest
 from realtime_mask.face_model.eyes import CONTOURS, eye_opening_measures
 from realtime_mask.face_model.fitter import FaceFitter
 from realtime_mask.params import EyeParams, HeadPose, MaskParams
+from realtime_mask.render.eye_model import lids_shut
 from realtime_mask.tracking import Landmarks, MediaPipeTracker
 
 
@@ -132,9 +133,13 @@ def test_no_smoothing_keeps_a_4_hz_oscillation(face_model, real_frame):
 
 def test_blinks_in_real_clip(face_model, videos_dir):
     """liveportrait_d6: 33 s with about 12 blinks (some one-sided); the first 22 s
-    (660 frames, to keep the test short) hold about 9."""
+    (660 frames, to keep the test short) hold about 9. An eye read fully
+    closed is drawn shut (FaceMesh's closure floor taken out: before, the left
+    eye's blinks were drawn 0.13-0.52 iris radii open, a slit of sclera), and
+    one read half closed is drawn open."""
     fitter = FaceFitter(face_model)
     blinks, gaze, held = [], [], 0
+    drawn_closed, drawn_half = [], []
     with av.open(str(videos_dir / "liveportrait_d6.mp4")) as c, MediaPipeTracker() as t:
         for i, frame in enumerate(c.decode(video=0)):
             if i == 660:
@@ -143,6 +148,8 @@ def test_blinks_in_real_clip(face_model, videos_dir):
             assert out.face_present
             e = (out.left_eye, out.right_eye)
             blinks.append([x.blink for x in e])
+            drawn_closed += [lids_shut(x.upper_lid, x.lower_lid) for x in e if x.blink >= 1.0]
+            drawn_half += [x.upper_lid + x.lower_lid for x in e if 0.2 < x.blink < 0.8]
             g = [(x.yaw_deg, x.pitch_deg) for x in e]
             held += sum(x.blink > 0.5 and g[k] == gaze[-1][k] for k, x in enumerate(e)) \
                 if gaze else 0
@@ -157,6 +164,8 @@ def test_blinks_in_real_clip(face_model, videos_dir):
     assert closed.mean() < 0.05                       # open most of the time
     assert (b < 0.2).all(axis=1).mean() > 0.85
     assert held >= closed.sum()                      # gaze held while closed
+    assert len(drawn_closed) >= 10 and all(drawn_closed)
+    assert len(drawn_half) >= 10 and min(drawn_half) > 0.2
 
 
 # ------------------------------------------------------------ avatar read-back

@@ -46,6 +46,20 @@ calibration sessions themselves run without that correction: it acts on gaze
 held for longer than eyes.DRAG_TAU_S, and the 4-frame samples below are the
 tracker's frame-by-frame reading.
 
+Closure. FaceMesh never brings a shut eye's lid landmarks together: a real
+eye shut reads an aperture of up to a quarter of its open level (eyes.py,
+BLINK_CLOSED: blink 1), and drawn as read, a blink showed a slit of sclera,
+often in one eye only (liveportrait_d6: the left eye's blinks drawn 0.13-0.52
+iris radii open, the right eye's shut), which is how an incomplete closure,
+a sign of facial palsy, looks. So the upper lid is lowered by the blink's
+share of that floor, as calibrated (`apply_closing`): an eye read fully
+closed is drawn shut, an open eye (blink 0) is drawn as read, and in between
+the drawn aperture still grows with the read one, so a lid that stops short
+of the floor keeps a gap. Lowered only past blink 0.5, so that narrowed eyes
+kept their read aperture, FaceMesh found fewer of the blinks in the
+re-tracked session avatars (28 of 33 against 30; benchmarks/eye_fidelity.py,
+docs/measurements.md, session 40).
+
 The 4x5 matrices are applied to every fitted frame (two tiny mat-vecs). The
 same correction makes the round trip patient -> MaskParams -> avatar -> read-out
 consistent, which is what lets the doctor's picture reproduce the patient's
@@ -55,7 +69,7 @@ the cache folder, never in the repository.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -95,6 +109,9 @@ class EyeCalibration:
     centre_prior: dict[str, np.ndarray]
     # FaceMesh's vertical drag of the head frame and corners (eyes.py)
     vertical_drag: VerticalDrag = VerticalDrag()
+    # lower the lids of an eye read closed (`apply_closing`); off for the raw
+    # read-out the calibration learns from
+    closes_blinks: bool = True
 
     def rise_scale(self) -> dict[str, float]:
         """Per eye, 1 / the pitch gain: what a quick vertical movement measured
@@ -110,9 +127,22 @@ class EyeCalibration:
         return EyeParams(float(yaw), float(pitch), float(upper), float(lower), eye.blink,
                          eye.covered)
 
+    def apply_closing(self, side: str, eye: EyeParams, closure_floor: float) -> EyeParams:
+        """`apply`, with the upper lid lowered by the blink's share of the
+        closure floor (module docstring, "Closure"). closure_floor: the raw
+        aperture at which this eye's blink reads fully closed."""
+        out = self.apply(side, eye)
+        if not self.closes_blinks or eye.blink <= 0.0:
+            return out
+        at_floor = self.apply(side, replace(eye, upper_lid=closure_floor - eye.lower_lid))
+        floor = at_floor.upper_lid + at_floor.lower_lid
+        if floor <= 0.0:
+            return out
+        return replace(out, upper_lid=out.upper_lid - eye.blink * floor)
+
 
 IDENTITY = EyeCalibration({s: np.hstack([np.eye(4), np.zeros((4, 1))]) for s in SIDES},
-                          {s: np.zeros(2) for s in SIDES})
+                          {s: np.zeros(2) for s in SIDES}, closes_blinks=False)
 
 
 def calibration_cache_file(model: FaceModel):

@@ -352,6 +352,7 @@ class _EyeState:
         self.last_gaze = (0.0, 0.0)
         self.last_lids = (NEUTRAL_UPPER_LID, NEUTRAL_LOWER_LID)
         self.last_aperture = 0.0
+        self.last_open_level = MIN_OPEN_APERTURE     # A_open as the last blink was read against
         # lowpass(corner_c - head_c), cm along the head's x and y axes
         self.corner_lag = corner_lag.copy()
         self.last_time, self.seen = 0.0, False
@@ -392,6 +393,11 @@ class EyeModel:
         self._nose_gap: dict[str, tuple[float, float, int]] = {}
         self._facing = deque(maxlen=STILL_FRAMES)
         self.head_still = False    # in the last frame measured (the pipeline's NoseMotion)
+
+    def closure_floor(self, side: str) -> float:
+        """The aperture (iris radii, as read) at which the last frame's blink
+        read fully closed: FaceMesh's floor for this eye's shut lids."""
+        return BLINK_CLOSED * self._state[side].last_open_level
 
     def corner_lag(self, side: str) -> np.ndarray:
         """The session's current corner correction (cm, head axes)."""
@@ -543,7 +549,7 @@ class EyeModel:
         upper_lid, lower_lid = v_up / r, -v_lo / r
         aperture = upper_lid + lower_lid
         st.last_aperture = aperture
-        a_open = st.open_level
+        a_open = st.last_open_level = st.open_level
         st.aperture.add(aperture)
         if aperture > IRIS_OPEN_MIN * a_open:
             st.iris_radius.add(r_obs)

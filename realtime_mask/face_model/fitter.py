@@ -272,7 +272,8 @@ class FaceFitter:
             self.eyes.remeasure_drag_baseline(
                 [HeadFrame(*self._pose(*frame)) for frame in self._first_frames])
             self._first_frames = []
-        eyes = {side: self.eye_calibration.apply(side, eye) for side, eye in measured.items()}
+        eyes = {side: self.eye_calibration.apply_closing(side, eye, self.eyes.closure_floor(side))
+                for side, eye in measured.items()}
         images = eye_images or {}
         # lids first: the reflex anchor reads its vertical part only while the
         # lids stand clear of the limbus, which the anchored lids tell better.
