@@ -55,8 +55,9 @@ a sign of facial palsy, looks. So the upper lid is lowered by the blink's
 share of that floor, as calibrated (`apply_closing`): an eye read fully
 closed is drawn shut, an open eye (blink 0) is drawn as read, and in between
 the drawn aperture still grows with the read one, so a lid that stops short
-of the floor keeps a gap. Lowered only past blink 0.5, so that narrowed eyes
-kept their read aperture, FaceMesh found fewer of the blinks in the
+of the floor is still drawn with a gap, narrower than read. Lowering it only
+past blink 0.5, so that narrowed eyes kept their read aperture, left the
+aperture error as it was, and FaceMesh found fewer of the blinks in the
 re-tracked session avatars (28 of 33 against 30; benchmarks/eye_fidelity.py,
 docs/measurements.md, session 40).
 

@@ -152,7 +152,9 @@ for more than ten seconds (pyfeat_WolfgangLanger_Pexels, whose first 5 s are
 squeezed shut):
   blink = clip((BLINK_OPEN * A_open - aperture) / ((BLINK_OPEN - BLINK_CLOSED) * A_open), 0, 1)
 While blink > GAZE_HOLD_BLINK the iris landmarks are unreliable, and the last
-gaze from a reliable frame is held (blinks last ~0.1-0.3 s).
+gaze from a reliable frame is held (blinks last ~0.1-0.3 s). The lids are
+drawn closed by the blink's share of the shut eye's floor (`closure_floor`,
+eye_calibration.py "Closure").
 
 Measured on liveportrait_d6 (33 s): blink >= 0.8 in 9-11 separate events
 (docs/measurements.md: about 12 blinks), < 0.2 in > 85 % of frames.
