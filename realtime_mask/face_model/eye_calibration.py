@@ -61,10 +61,10 @@ aperture error as it was, and FaceMesh found fewer of the blinks in the
 re-tracked session avatars (28 of 33 against 30; benchmarks/eye_fidelity.py,
 docs/measurements.md, session 40).
 
-The 4x5 matrices are applied to every fitted frame (two tiny mat-vecs). The
-same correction makes the round trip patient -> MaskParams -> avatar -> read-out
-consistent, which is what lets the doctor's picture reproduce the patient's
-eye positions. The matrices are derived from ICT and MediaPipe, so they live in
+The 4x5 matrices are applied to every fitted frame (two tiny mat-vecs, four
+when the eyes blink). The same correction makes the round trip patient ->
+MaskParams -> avatar -> read-out consistent, which is what lets the doctor's
+picture reproduce the patient's eye positions. The matrices are derived from ICT and MediaPipe, so they live in
 the cache folder, never in the repository.
 """
 
