@@ -36,6 +36,17 @@ def test_gaze_shifts_and_blink_survive_the_mask(videos_dir, face_model, avatar):
         assert result["blink_recall"] == 1.0, result
 
 
+def test_a_session_avatars_shut_eyes_are_seen_shut(videos_dir, face_model):
+    """Avatar 1003's shut eyes showed only a faint broken seam, and FaceMesh
+    read them 0.14-0.26 of the eye's width open in the video, as open as a
+    narrowed eye: both blinks of this clip went missing from its re-tracked
+    output. A shut eye now shows its lash line along the closure."""
+    inp, out, n = measure_clip(read_video(videos_dir / "liveportrait_d0.mp4"), avatar=1003)
+    result = compare(inp, out)
+    assert sum(b["input"] for b in result["blinks"].values()) == 2, result
+    assert result["blink_recall"] == 1.0, result
+
+
 def test_blink_events_and_comparison_on_exact_traces():
     n = 60
     ap = np.full(n, 0.3)

@@ -27,7 +27,7 @@ from .appearance import NEUTRAL_APPEARANCE, Appearance
 from .eye_model import (MARGIN_SAMPLES, SHORTFALL, SIDES, Eyeball, EyeLids, build_eye_lids,
                         fit_sphere, lids_shut, rot_x, rot_y, rot_z)
 from .gl_flush import gl_flush
-from .mesh import AvatarMesh, EyeMesh, build_avatar_mesh, build_eye_mesh
+from .mesh import UPPER_RIM_RGB, AvatarMesh, EyeMesh, build_avatar_mesh, build_eye_mesh
 from .placeholder import placeholder_rgb
 from .shaders import load_shader
 
@@ -58,6 +58,15 @@ CORNEA_RADIUS_CM = 0.78     # anterior corneal curvature of an adult eye
 # pixels, and the render stage 11-16 % shorter on two cores (docs/measurements.md,
 # session 38).
 SURFACE_BANDS = 4
+# A shut eye shows its lashes as a dark line along the closure: drawn as a
+# ribbon this many iris radii wide on each side of the shut upper lid's margin
+# (~1.3 mm in all), brought LASH_LIFT_CM towards the camera, the margin a cubic
+# in x. Without it the closure was a faint broken line, and FaceMesh read some
+# session avatars' shut eyes at 0.14-0.26 of the eye's width in a video, as
+# open as a narrowed eye (docs/measurements.md, session 41).
+LASH_HALF_WIDTH_RADII = 0.12
+LASH_LIFT_CM = 0.4
+LASH_CURVE_DEGREE = 3
 # A band's vertex rows start at a multiple of this (192 floats): BLAS's saxpy
 # then meets the same SIMD blocks (up to 64 floats) as in one call over all rows
 # and adds the same bits, whatever kernel the CPU gets (tests/test_renderer.py).
@@ -211,9 +220,11 @@ class AvatarRenderer:
         """lid_wide_limit: the most eyeWide weight the lid solve may use. 1.0 for
         the avatar; synthetic patients extrapolate further, as lid retraction
         lifts the lid beyond a wide-eyed look.
-        lid_shapes_only: no eyeLookUp where eyeWide stops (the renders the eye
-        calibration and the avatar pool are built from; eye_calibration.py
-        says why).
+        lid_shapes_only: the lids as ICT's lid shapes draw them, with no
+        eyeLookUp where eyeWide stops and no lash line on a shut eye (the
+        renders the eye calibration and the avatar pool are built from;
+        eye_calibration.py says why; the pool's faces were chosen on shut eyes
+        drawn without the line).
         fixate_camera: gaze 0 converges on the camera, as a patient looking at
         the screen does (synthetic patients); the avatar's gaze 0 is parallel,
         the convention the eye read-out is calibrated in.
@@ -271,7 +282,10 @@ class AvatarRenderer:
         self._reflex = self.appearance.corneal_reflex > 0
         self._prog_face = ctx.program(vertex_shader=load_shader("avatar.vert", variant),
                                       fragment_shader=load_shader("avatar.frag"))
-        self._margin_rows = _margin_rows(self.lids, self.mesh) if clip_eyes_to_lids else None
+        margin_rows = _margin_rows(self.lids, self.mesh)
+        self._margin_rows = margin_rows if clip_eyes_to_lids else None
+        self._seam_rows = {side: margin_rows[side][0] for side in SIDES}
+        self._lash_line = not lid_shapes_only
         eye_variant = variant + (("REFLEX",) if self._reflex else ()) + (
             (f"LID_CLIP {MARGIN_SAMPLES}",) if clip_eyes_to_lids else ())
         self._prog_eye = ctx.program(vertex_shader=load_shader("eye.vert"),
@@ -286,6 +300,13 @@ class AvatarRenderer:
                    (self._vbo_color, "3f", "in_color")]
         self._vao_surface = ctx.vertex_array(self._prog_face, content, self._ibo_surface)
         self._vao_mouth = ctx.vertex_array(self._prog_face, content, self._ibo_mouth)
+        # the lash line of a shut eye: a strip along its upper margin, rewritten per use
+        self._vbo_lash = ctx.buffer(reserve=2 * MARGIN_SAMPLES * 6 * 4, dynamic=True)
+        self._vbo_lash_color = ctx.buffer(
+            np.tile(np.array(UPPER_RIM_RGB, np.float32), (2 * MARGIN_SAMPLES, 1)).tobytes())
+        self._vao_lash = ctx.vertex_array(
+            self._prog_face, [(self._vbo_lash, "3f 3f", "in_pos", "in_normal"),
+                              (self._vbo_lash_color, "3f", "in_color")])
         self._vbo_eye = ctx.buffer(eyes.vertices.tobytes())
         self._ibo_eye = ctx.buffer(eyes.index.tobytes())
         self._vao_eye = ctx.vertex_array(self._prog_eye,
@@ -412,11 +433,13 @@ class AvatarRenderer:
             self._last_weights[:] = w
         if mouth_open:
             self._vao_mouth.render()
+        shut = []
         for side, eye in (("L", params.left_eye), ("R", params.right_eye)):
             if lids_shut(eye.upper_lid, eye.lower_lid):
                 # Shut lids hide the eyeball. On faces whose eyes sit further
                 # forward than ICT's blink shape allows for (some synthetic
                 # patients), the cornea would otherwise poke through the lids.
+                shut.append(side)
                 continue
             eb = self.lids[side].eyeball
             centre, align, iris_radius = self._eye_constants[side]
@@ -432,6 +455,34 @@ class AvatarRenderer:
                     self._prog_eye[name].write(pixels.astype(np.float32).tobytes())
             first, count = self._eye_ranges[side]
             self._vao_eye.render(first=first, vertices=count)
+        if shut and self._lash_line:
+            ctx.disable(ctx.CULL_FACE)
+            camera = (np.linalg.inv(head) @ np.r_[CAMERA_POSITION, 1.0])[:3]
+            for side in shut:
+                self._draw_lash_line(side, camera)
+
+    def _draw_lash_line(self, side: str, camera: np.ndarray) -> None:
+        """The lashes of a shut eye along its closure (LASH_HALF_WIDTH_RADII).
+
+        The closed upper margin lies behind the lid skin that meets over it, so
+        the line is moved towards the camera along each point's line of sight:
+        drawn where the seam is seen, in front of the lids, and still behind
+        the nose when the head turns. Lit as facing the front of the face (the
+        margin vertices' own normals turn into the eye socket)."""
+        seam = self._blended[self._seam_rows[side], :3].astype(np.float64)
+        # a smooth curve through the margin's columns, which step by a pixel
+        x = seam[:, 0]
+        for axis in (1, 2):
+            seam[:, axis] = np.polyval(np.polyfit(x, seam[:, axis], LASH_CURVE_DEGREE), x)
+        half = np.array([0.0, LASH_HALF_WIDTH_RADII * self.lids[side].eyeball.iris_radius, 0.0])
+        strip = np.empty((len(seam), 2, 6), np.float32)
+        for k, edge in enumerate((seam + half, seam - half)):
+            sight = camera - edge
+            strip[:, k, :3] = edge + LASH_LIFT_CM * sight / np.linalg.norm(sight, axis=1,
+                                                                          keepdims=True)
+        strip[:, :, 3:] = (0.0, 0.0, 1.0)
+        self._vbo_lash.write(strip.tobytes())
+        self._vao_lash.render(self.ctx.TRIANGLE_STRIP)
 
     # ------------------------------------------------------------ public
 
