@@ -197,6 +197,11 @@ def _bands(surface_index: np.ndarray, n_rows: int) -> list[tuple[int, int, slice
             for a, b, r0, r1 in zip(cuts[:-1], cuts[1:], starts, ends)]
 
 
+def _camera_in_head(pose: np.ndarray) -> np.ndarray:
+    """The camera's position in the avatar's neutral head space under a head matrix."""
+    return (np.linalg.inv(pose) @ np.r_[CAMERA_POSITION, 1.0])[:3]
+
+
 def _margin_rows(lids: dict[str, EyeLids], mesh: AvatarMesh
                  ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Per eye, the drawn mesh's rows of its upper and lower margin vertices."""
@@ -456,8 +461,8 @@ class AvatarRenderer:
             first, count = self._eye_ranges[side]
             self._vao_eye.render(first=first, vertices=count)
         if shut and self._lash_line:
-            ctx.disable(ctx.CULL_FACE)
-            camera = (np.linalg.inv(head) @ np.r_[CAMERA_POSITION, 1.0])[:3]
+            ctx.disable(ctx.CULL_FACE)           # the strip's winding follows the margin
+            camera = _camera_in_head(head)
             for side in shut:
                 self._draw_lash_line(side, camera)
 
@@ -512,7 +517,7 @@ class AvatarRenderer:
         """reflex_position for a head matrix and its view-projection @ pose
         (a frame builds both once)."""
         drawn, lit = self.lids[side].eyeball, self._reflex_eyeballs[side]
-        camera = (np.linalg.inv(pose) @ np.r_[CAMERA_POSITION, 1.0])[:3]
+        camera = _camera_in_head(pose)
         sight = lit.gaze_direction(eye.yaw_deg, eye.pitch_deg)
         lever = lit.painted_limbus_depth - self.appearance.reflex_lever * lit.iris_radius
         centre = lit.centre + lever * sight
