@@ -64,8 +64,8 @@ docs/measurements.md, session 40).
 The 4x5 matrices are applied to every fitted frame (two tiny mat-vecs, four
 when the eyes blink). The same correction makes the round trip patient ->
 MaskParams -> avatar -> read-out consistent, which is what lets the doctor's
-picture reproduce the patient's eye positions. The matrices are derived from ICT and MediaPipe, so they live in
-the cache folder, never in the repository.
+picture reproduce the patient's eye positions. The matrices are derived from
+ICT and MediaPipe, so they live in the cache folder, never in the repository.
 """
 
 from __future__ import annotations
