@@ -67,12 +67,6 @@ SURFACE_BANDS = 4
 LASH_HALF_WIDTH_RADII = 0.12
 LASH_LIFT_CM = 0.4
 LASH_CURVE_DEGREE = 3
-# A nearly shut eye shows the same line just above its upper margin, as wide as
-# a shut eye's below the first aperture (upper + lower lid, iris radii) and
-# narrowing to nothing at the second. The lid skin above a margin lowered that
-# far folds over the lid's dark rim in places, so the slit's lash line showed
-# as dashes along a wavy edge (docs/measurements.md, session 42).
-NEAR_SHUT_APERTURE = (0.4, 0.6)
 # A band's vertex rows start at a multiple of this (192 floats): BLAS's saxpy
 # then meets the same SIMD blocks (up to 64 floats) as in one call over all rows
 # and adds the same bits, whatever kernel the CPU gets (tests/test_renderer.py).
@@ -219,35 +213,6 @@ def _margin_rows(lids: dict[str, EyeLids], mesh: AvatarMesh
     return rows
 
 
-def _upper_rim_columns(lids: dict[str, EyeLids], mesh: AvatarMesh) -> dict[str, np.ndarray]:
-    """Per eye, (columns along the upper margin, K) drawn-mesh rows of the upper
-    lid's rim vertices in each column, its margin vertex first (a short column
-    repeats its rows).
-    A lowered lid's rim rolls below its margin vertex (by up to 0.27 iris radii
-    at MRD1 -0.6 radii), so the lowest of them is the edge that is seen."""
-    row_of = np.full(int(mesh.vertex_ids.max()) + 1, -1)
-    row_of[mesh.vertex_ids] = np.arange(len(mesh.vertex_ids))
-    out = {}
-    for side in SIDES:
-        rows = row_of[lids[side].upper_rim]
-        rows = rows[rows >= 0]
-        xs = lids[side].upper.xs
-        half = 0.5 * (xs[1] - xs[0])
-        columns = [np.r_[margin, rows[np.abs(mesh.base[rows, 0] - x) <= half]]
-                   for x, margin in zip(xs, row_of[lids[side].upper.verts])]
-        k = max(len(c) for c in columns)
-        out[side] = np.array([np.resize(c, k) for c in columns])
-    return out
-
-
-def near_shut_lash_width(aperture: float) -> float:
-    """How far (iris radii) a nearly shut eye's lash line reaches above its
-    upper margin, for the drawn aperture (upper + lower lid): NEAR_SHUT_APERTURE."""
-    lo, hi = NEAR_SHUT_APERTURE
-    share = min(max((hi - aperture) / (hi - lo), 0.0), 1.0)
-    return 2.0 * LASH_HALF_WIDTH_RADII * share
-
-
 class AvatarRenderer:
     """Render MaskParams to RGB (H,W,3) or I420 (H*3//2,W) uint8 frames."""
 
@@ -325,7 +290,6 @@ class AvatarRenderer:
         margin_rows = _margin_rows(self.lids, self.mesh)
         self._margin_rows = margin_rows if clip_eyes_to_lids else None
         self._seam_rows = {side: margin_rows[side][0] for side in SIDES}
-        self._rim_columns = _upper_rim_columns(self.lids, self.mesh)
         self._lash_line = not lid_shapes_only
         eye_variant = variant + (("REFLEX",) if self._reflex else ()) + (
             (f"LID_CLIP {MARGIN_SAMPLES}",) if clip_eyes_to_lids else ())
@@ -341,8 +305,7 @@ class AvatarRenderer:
                    (self._vbo_color, "3f", "in_color")]
         self._vao_surface = ctx.vertex_array(self._prog_face, content, self._ibo_surface)
         self._vao_mouth = ctx.vertex_array(self._prog_face, content, self._ibo_mouth)
-        # the lash line of a shut or nearly shut eye: a strip along its upper
-        # lid, rewritten per use
+        # the lash line of a shut eye: a strip along its upper margin, rewritten per use
         self._vbo_lash = ctx.buffer(reserve=2 * MARGIN_SAMPLES * 6 * 4, dynamic=True)
         self._vbo_lash_color = ctx.buffer(
             np.tile(np.array(UPPER_RIM_RGB, np.float32), (2 * MARGIN_SAMPLES, 1)).tobytes())
@@ -475,18 +438,14 @@ class AvatarRenderer:
             self._last_weights[:] = w
         if mouth_open:
             self._vao_mouth.render()
-        # (side, the ribbon's lower and upper edge over the margin, shut)
-        lash_lines = []
+        shut = []
         for side, eye in (("L", params.left_eye), ("R", params.right_eye)):
             if lids_shut(eye.upper_lid, eye.lower_lid):
                 # Shut lids hide the eyeball. On faces whose eyes sit further
                 # forward than ICT's blink shape allows for (some synthetic
                 # patients), the cornea would otherwise poke through the lids.
-                lash_lines.append((side, -LASH_HALF_WIDTH_RADII, LASH_HALF_WIDTH_RADII, True))
+                shut.append(side)
                 continue
-            narrow = near_shut_lash_width(eye.upper_lid + eye.lower_lid)
-            if narrow > 0.0:
-                lash_lines.append((side, 0.0, narrow, False))
             eb = self.lids[side].eyeball
             centre, align, iris_radius = self._eye_constants[side]
             self._prog_eye["u_eye"].write(_gl(eb.model_matrix(eye.yaw_deg, eye.pitch_deg)))
@@ -501,36 +460,28 @@ class AvatarRenderer:
                     self._prog_eye[name].write(pixels.astype(np.float32).tobytes())
             first, count = self._eye_ranges[side]
             self._vao_eye.render(first=first, vertices=count)
-        if lash_lines and self._lash_line:
+        if shut and self._lash_line:
             ctx.disable(ctx.CULL_FACE)           # the strip's winding follows the margin
             camera = _camera_in_head(head)
-            for side, below, above, shut in lash_lines:
-                self._draw_lash_line(side, camera, below, above, shut)
+            for side in shut:
+                self._draw_lash_line(side, camera)
 
-    def _draw_lash_line(self, side: str, camera: np.ndarray, below: float, above: float,
-                        shut: bool) -> None:
-        """The lashes of a shut or nearly shut eye along its upper lid: a ribbon
-        from `below` to `above` iris radii over the shut lid's margin, or over
-        the open lid's lowest rim (`_upper_rim_columns`).
+    def _draw_lash_line(self, side: str, camera: np.ndarray) -> None:
+        """The lashes of a shut eye along its closure (LASH_HALF_WIDTH_RADII).
 
         The closed upper margin lies behind the lid skin that meets over it, so
         the line is moved towards the camera along each point's line of sight:
         drawn where the seam is seen, in front of the lids, and still behind
         the nose when the head turns. Lit as facing the front of the face (the
         margin vertices' own normals turn into the eye socket)."""
-        if shut:
-            seam = self._blended[self._seam_rows[side], :3].astype(np.float64)
-        else:
-            columns = self._rim_columns[side]
-            lowest = np.argmin(self._blended[columns, 1], axis=1)
-            seam = self._blended[columns[np.arange(len(columns)), lowest], :3].astype(np.float64)
+        seam = self._blended[self._seam_rows[side], :3].astype(np.float64)
         # a smooth curve through the margin's columns, which step by a pixel
         x = seam[:, 0]
         for axis in (1, 2):
             seam[:, axis] = np.polyval(np.polyfit(x, seam[:, axis], LASH_CURVE_DEGREE), x)
-        up = np.array([0.0, self.lids[side].eyeball.iris_radius, 0.0])
+        half = np.array([0.0, LASH_HALF_WIDTH_RADII * self.lids[side].eyeball.iris_radius, 0.0])
         strip = np.empty((len(seam), 2, 6), np.float32)
-        for k, edge in enumerate((seam + above * up, seam + below * up)):
+        for k, edge in enumerate((seam + half, seam - half)):
             sight = camera - edge
             strip[:, k, :3] = edge + LASH_LIFT_CM * sight / np.linalg.norm(sight, axis=1,
                                                                           keepdims=True)
