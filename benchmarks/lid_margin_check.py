@@ -58,7 +58,7 @@ def _eye_readings(rgb: np.ndarray, landmarks) -> dict[str, tuple[float, float] |
         (cx, cy), r = fit.centre, fit.radius
         margin = upper_lid_margin(gray, (fit.centre, fit.radius), upper)
         out[side] = ((cy - np.interp(cx, upper[:, 0], upper[:, 1])) / r,
-                     np.nan if margin is None else margin.height())
+                     np.nan if margin is None else margin)
     return out
 
 

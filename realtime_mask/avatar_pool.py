@@ -26,9 +26,8 @@ from .params import EyeParams, HeadPose, MaskParams
 # cached pool is otherwise kept (a v5 cache built before later rendering
 # changes stayed in use; a fresh machine built another pool, 5 of 16 faces
 # different). 6 was a reverted pitch check's, 8 a reverted even lighting's;
-# 9: the expression blend's rounding; 10-12 were trials'; 13: lids drawn over
-# the primary-gaze column.
-POOL_VERSION = 13
+# 9: the expression blend's rounding.
+POOL_VERSION = 9
 POOL_SIZE = 16
 # About one candidate in ten passes (16 of the first 141 with pool v7). A pool
 # cut short makes two sessions of one person share a face more often: with 12

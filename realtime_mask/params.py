@@ -20,11 +20,7 @@ covered, versions 1-3 as not reflex-anchored, versions 1-4 as lids not anchored)
     yaw_deg      eyeball rotation, + = towards the patient's left (image right)
     pitch_deg    eyeball rotation, + = up
     upper_lid    upper lid margin height above the iris centre, in iris radii
-                 (MRD1 / iris radius); negative when the lid covers the centre.
-                 Both lids are measured over the column where the iris sits
-                 in primary gaze, so a side glance leaves them as they are
-                 (files of versions 1-5 were read over the turned iris; they
-                 differ only while the eye looks aside)
+                 (MRD1 / iris radius); negative when the lid covers the centre
     lower_lid    lower lid margin distance below the iris centre, in iris
                  radii (MRD2 / iris radius)
     blink        0 open .. 1 fully closed (derived from the lids, kept for

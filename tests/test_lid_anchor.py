@@ -11,8 +11,7 @@ from realtime_mask.tracking.eye_image import read_eye_images
 
 def drawn_and_read(renderer, eye: EyeParams) -> list[tuple[str, float, float | None]]:
     """Both eyes drawn alike by `renderer`: per side, the upper lid as drawn
-    over the iris (the face may fall short of `eye`) and as the pixel margin
-    reads it there."""
+    (the face may fall short of `eye`) and as the pixel margin reads it."""
     from realtime_mask.tracking import MediaPipeTracker
 
     params = renderer.shown(MaskParams(face_present=True, confidence=1.0,
@@ -20,21 +19,7 @@ def drawn_and_read(renderer, eye: EyeParams) -> list[tuple[str, float, float | N
     rgb = renderer.render(params)
     with MediaPipeTracker(static_image_mode=True) as tracker:
         images = read_eye_images(rgb, tracker.track(rgb))
-
-    def drawn(side: str) -> float:
-        if not eye.yaw_deg:
-            return getattr(params, f"{side}_eye").upper_lid
-        # Turned, the lids are placed over the primary-gaze column
-        # (EyeLids.lid_column): the lid over the turned iris, where its margin
-        # is read, differs by the margin's arch (an AvatarRenderer's lids).
-        lids = renderer.lids[side[0].upper()]
-        weights = renderer.weights_for(params)
-        iris = lids.eyeball.iris_centre(eye.yaw_deg, eye.pitch_deg)
-        margin = lids.upper.height(iris[0], lids.y_upper + weights @ lids.dy_upper)
-        return float((margin - iris[1]) / lids.eyeball.iris_radius)
-
-    return [(side, drawn(side), None if images[side].upper_margin is None
-             else images[side].upper_margin.height())
+    return [(side, getattr(params, f"{side}_eye").upper_lid, images[side].upper_lid)
             for side in ("right", "left")]
 
 
@@ -81,7 +66,7 @@ def test_margin_needs_an_open_eye(face_model):
         rgb = r.render(MaskParams(face_present=True, confidence=1.0, right_eye=shut, left_eye=shut))
         lm = t.track(rgb)
         images = read_eye_images(rgb, lm) if lm is not None else {}
-    assert all(image.upper_margin is None for image in images.values())
+    assert all(image.upper_lid is None for image in images.values())
 
 
 def eyes(lid: float = 0.5, blink: float = 0.0, pitch: float = 0.0, covered: bool = False):
@@ -145,10 +130,10 @@ def test_a_low_lid_reads_against_the_other_eyes_limbus_radius(face_model):
     with PatientRenderer(face_model, 108) as person, MediaPipeTracker() as tracker:
         patient = person.realised(patient)
         for i, (rgb, _) in enumerate(islice(person.frames(patient), 16)):
-            margin = read_eye_images(rgb, tracker.track(rgb))["left"].upper_margin
+            margin = read_eye_images(rgb, tracker.track(rgb))["left"].upper_lid
             truth = patient.frames[i].left_eye.upper_lid
             if margin is not None:
-                errors.append(abs(margin.height() - truth) * IRIS_RADIUS_MM)
+                errors.append(abs(margin - truth) * IRIS_RADIUS_MM)
     assert len(errors) >= 12
     shown = [round(e, 2) for e in errors]
     assert max(errors) < 0.8, shown

@@ -80,9 +80,8 @@ from .correspondence import in_own_thread
 from .eyes import CONTOURS, VerticalDrag
 
 # Bump when the renders it learns from change (8: the expression blend's
-# rounding, at most 2 grey levels in a few pixels, moved entries by <= 0.011;
-# 9-11 were trials'; 12: lids drawn and read over the primary-gaze column).
-CALIBRATION_VERSION = 12
+# rounding, at most 2 grey levels in a few pixels, moved entries by <= 0.011).
+CALIBRATION_VERSION = 8
 SIDES = ("left", "right")
 SAMPLES = 180
 SEED = 1234

@@ -136,17 +136,10 @@ Lids (upper_lid, lower_lid), in iris radii. Each landmark of the eye is
 expressed relative to the iris centre in the head's image axes (u along the
 head's horizontal, v along its vertical, cm). The upper and lower lid margins
 (polylines inner corner -> lid landmarks -> outer corner) are interpolated at
-the column where the iris sits in primary gaze (u_0: the iris moved back by the
-raw gaze, on the eyeball; the renderer places the lids there, EyeLids.lid_column),
-as MRD1 is measured: upper_lid = v_upper(u_0) / r, lower_lid = -v_lower(u_0) / r.
-(Read over the turned iris, the margin's arch towards the corners lowers the
-lid reading as the eye looks aside, and the renderer, placing the lid there,
-lifted the whole lid: a false retraction on every side glance.) The column
-comes from the last gaze while the eye is too shut to place the iris, and
-from the frame's own gaze once it is read. r is the patient's iris radius in
-the head frame: the running median of the iris landmark radius (mean distance
-of the 4 iris edge points to the centre, / s) over frames where the eye is
-well open.
+the iris column u = 0: upper_lid = v_upper / r, lower_lid = -v_lower / r, where r
+is the patient's iris radius in the head frame: the running median of the iris
+landmark radius (mean distance of the 4 iris edge points to the centre, / s)
+over frames where the eye is well open.
 
 Blink. aperture = upper_lid + lower_lid; A_open is the running median of the
 aperture over the session (eyes are open most of the time), but never below
@@ -361,7 +354,6 @@ class _EyeState:
         self.last_gaze = (0.0, 0.0)
         self.last_lids = (NEUTRAL_UPPER_LID, NEUTRAL_LOWER_LID)
         self.last_aperture = 0.0
-        self.column_px = 0.0                         # EyeModel.lid_column_px
         self.last_open_level = MIN_OPEN_APERTURE     # A_open as the last blink was read against
         # lowpass(corner_c - head_c), cm along the head's x and y axes
         self.corner_lag = corner_lag.copy()
@@ -552,52 +544,31 @@ class EyeModel:
 
         up = head_uv([c.inner, *c.upper, c.outer])
         lo = head_uv([c.inner, *c.lower, c.outer])
+        v_up = _lid_at(up[:, 0], up[:, 1], 0.0)
+        v_lo = _lid_at(lo[:, 0], lo[:, 1], 0.0)
+
         r = st.iris_radius.value
-        a_open = st.last_open_level = st.open_level
-
-        def lids_and_blink(gaze: tuple[float, float]) -> tuple[float, float, float]:
-            # over the column where the iris sits in primary gaze (module docstring)
-            column = self._primary_column(side, gaze, head, inv_basis)[0]
-            upper, lower = _lid_at(up[:, 0], up[:, 1], column) / r, -_lid_at(
-                lo[:, 0], lo[:, 1], column) / r
-            blink = (BLINK_OPEN * a_open - upper - lower) / ((BLINK_OPEN - BLINK_CLOSED) * a_open)
-            return upper, lower, min(max(float(blink), 0.0), 1.0)
-
-        # whether the eye is open enough for its gaze, from the last gaze's column
-        upper_lid, lower_lid, blink = lids_and_blink(st.last_gaze)
-        if blink <= GAZE_HOLD_BLINK:
-            centre = self._eyeball_centre(side, c, xy, head, inv_basis, timestamp,
-                                          head_shift, corner_shift)
-            st.last_gaze = self._gaze(side, iris - (0.0, iris_rise), centre, head)
-            upper_lid, lower_lid, blink = lids_and_blink(st.last_gaze)
-        yaw, pitch = st.last_gaze
-        st.column_px = self._primary_column(side, st.last_gaze, head, inv_basis)[1]
+        upper_lid, lower_lid = v_up / r, -v_lo / r
         aperture = upper_lid + lower_lid
         st.last_aperture = aperture
+        a_open = st.last_open_level = st.open_level
         st.aperture.add(aperture)
         if aperture > IRIS_OPEN_MIN * a_open:
             st.iris_radius.add(r_obs)
+        blink = min(max(float((BLINK_OPEN * a_open - aperture)
+                              / ((BLINK_OPEN - BLINK_CLOSED) * a_open)), 0.0), 1.0)
+
+        if blink > GAZE_HOLD_BLINK:
+            yaw, pitch = st.last_gaze
+        else:
+            centre = self._eyeball_centre(side, c, xy, head, inv_basis, timestamp,
+                                          head_shift, corner_shift)
+            yaw, pitch = self._gaze(side, iris - (0.0, iris_rise), centre, head)
+            st.last_gaze = (yaw, pitch)
         if blink < GAZE_HOLD_BLINK:
             st.last_lids = (float(upper_lid), float(lower_lid))
         return EyeParams(yaw_deg=yaw, pitch_deg=pitch, upper_lid=float(upper_lid),
                          lower_lid=float(lower_lid), blink=blink)
-
-    def _primary_column(self, side: str, gaze: tuple[float, float], head: HeadFrame,
-                        inv_basis: np.ndarray) -> tuple[float, float]:
-        """How far the iris would move sideways from where it sits with this
-        (raw) gaze to primary gaze: along the head's horizontal axis (cm), and
-        along the image's x axis (pixels, + = right)."""
-        rho = self.geometry[side].rho
-        yaw, pitch = np.radians(gaze)
-        turned = rho * np.array([np.sin(yaw) * np.cos(pitch), np.sin(pitch),
-                                 np.cos(yaw) * np.cos(pitch)])
-        shift = head.scale * (head.rotation[:2] @ (np.array([0.0, 0.0, rho]) - turned))
-        return float((inv_basis @ shift)[0]), float(shift[0])
-
-    def lid_column_px(self, side: str) -> float:
-        """Image x (pixels, + = right) from the iris centre to the column the
-        last frame's lids were read over, for the pixel margin (lid_anchor.py)."""
-        return self._state[side].column_px
 
     def _eyeball_centre(self, side: str, c: EyeContour, xy: np.ndarray, head: HeadFrame,
                         inv_basis: np.ndarray, timestamp: float, head_shift: np.ndarray,

@@ -279,9 +279,8 @@ class FaceFitter:
         # lids stand clear of the limbus, which the anchored lids tell better.
         # Its frontal gate reads the reported head angles, nearer the truth
         # than the pose's (re-tracked avatar 1138: 20-26 degrees for 1-7).
-        margins = {side: image.upper_margin.height(self.eyes.lid_column_px(side))
-                   for side, image in images.items() if image.upper_margin is not None}
-        eyes = self.lid_anchor.apply(eyes, margins, posture.yaw_deg, posture.pitch_deg)
+        eyes = self.lid_anchor.apply(eyes, {side: image.upper_lid for side, image in images.items()},
+                                     posture.yaw_deg, posture.pitch_deg)
         eyes, anchored = self.reflex_anchor.apply(
             eyes, {side: image.reflex for side, image in images.items()})
         conf = float(landmarks.confidence) * min(max(1.0 - rms / RESIDUAL_SCALE_CM, 0.0), 1.0)

@@ -62,8 +62,7 @@ class LidAnchor:
     def apply(self, eyes: dict[str, EyeParams], margins: dict[str, float | None] | None,
               head_yaw_deg: float, head_pitch_deg: float) -> dict[str, EyeParams]:
         """The eyes with their upper lids anchored; margins: each eye's pixel
-        margin in this frame over the primary-gaze column (EyeImage.upper_margin),
-        or None when not read."""
+        margin in this frame (EyeImage.upper_lid), or None when not read."""
         frontal = max(abs(head_yaw_deg), abs(head_pitch_deg)) <= MAX_HEAD_DEG
         out = {}
         for side, eye in eyes.items():

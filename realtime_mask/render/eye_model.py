@@ -291,17 +291,7 @@ class EyeLids:
     wide_limit: float = 1.0             # most eyeWide weight the solve may use
     lift_beyond_wide: bool = True       # eyeLookUp lifts the upper lid where eyeWide stops
 
-    def lid_column(self, pitch_deg: float) -> np.ndarray:
-        """Where the lids are measured (MaskParams' upper_lid and lower_lid):
-        over the column where the iris sits in primary gaze, at the iris
-        centre's height. Measured over the turned iris instead, the margin's
-        arch towards the corners made the solve lift the whole lid for the
-        same lid values whenever the eye looked aside (upper lid 0.3 iris
-        radii: 0.51 over the eye's middle turned 20 degrees in, 0.39 turned
-        20 degrees out), a lid retraction the patient does not have."""
-        return self.eyeball.iris_centre(0.0, pitch_deg)
-
-    def solve(self, expression_weights: np.ndarray, pitch_deg: float,
+    def solve(self, expression_weights: np.ndarray, yaw_deg: float, pitch_deg: float,
               upper_lid: float, lower_lid: float) -> dict[int, float]:
         """Lid shape weights putting both margins at their targets.
 
@@ -317,19 +307,19 @@ class EyeLids:
         further from the patient's, as the read-out barely follows a lower
         lid; docs/measurements.md, session 24.)"""
         weights, short_up, short_low = self._lid_shapes(
-            expression_weights, pitch_deg, upper_lid, lower_lid)
+            expression_weights, yaw_deg, pitch_deg, upper_lid, lower_lid)
         # most frames reach their targets: that test first
         if (short_up <= SHORTFALL * self.eyeball.iris_radius or not self.lift_beyond_wide
                 or lids_shut(upper_lid, lower_lid)):
             return weights
-        up = self._moves("eyeLookUp", float(self.lid_column(pitch_deg)[0]))
+        up = self._moves("eyeLookUp", float(self.eyeball.iris_centre(yaw_deg, pitch_deg)[0]))
         # as far as the upper lid needs, or the lower lid too when it is short
         # upwards (an eye looking up): the blink shape takes back the overshoot
         index = self.shape_index["eyeLookUp"]
         w = min(max(float(short_up / up[0]), float(short_low / up[1]), 0.0), 1.0)
         applied = expression_weights.copy()
         applied[index] = w
-        weights = self._lid_shapes(applied, pitch_deg, upper_lid, lower_lid)[0]
+        weights = self._lid_shapes(applied, yaw_deg, pitch_deg, upper_lid, lower_lid)[0]
         return {index: w, **weights}
 
     def _moves(self, name: str, x: float) -> tuple[float, float]:
@@ -337,13 +327,13 @@ class EyeLids:
         i = self.shape_index[name]
         return (self.upper.height(x, self.dy_upper[i]), self.lower.height(x, self.dy_lower[i]))
 
-    def _lid_shapes(self, expression_weights: np.ndarray, pitch_deg: float,
+    def _lid_shapes(self, expression_weights: np.ndarray, yaw_deg: float, pitch_deg: float,
                     upper_lid: float, lower_lid: float
                     ) -> tuple[dict[int, float], float, float]:
         """The lid shapes' weights, and how far (cm, + up) each margin is left
         short of its target: upper, lower."""
         eb = self.eyeball
-        q = self.lid_column(pitch_deg)
+        q = eb.iris_centre(yaw_deg, pitch_deg)
         x = float(q[0])
         wy_u = self.y_upper + expression_weights @ self.dy_upper
         wy_l = self.y_lower + expression_weights @ self.dy_lower
@@ -383,10 +373,11 @@ class EyeLids:
         weights = {self.shape_index[name]: wu, self.shape_index["eyeSquint"]: ws}
         return weights, rest - wu * sh[0], t_l - wu * sh[1] - ws * squint[1]
 
-    def margin_heights(self, weights: np.ndarray, pitch_deg: float) -> tuple[float, float]:
+    def margin_heights(self, weights: np.ndarray, yaw_deg: float, pitch_deg: float
+                       ) -> tuple[float, float]:
         """(upper_lid, lower_lid) in iris radii that the mesh shows for these
         full expression weights (lid shapes included): the solve's check."""
-        q = self.lid_column(pitch_deg)
+        q = self.eyeball.iris_centre(yaw_deg, pitch_deg)
         x = float(q[0])
         h_u = self.upper.height(x, self.y_upper + weights @ self.dy_upper)
         h_l = self.lower.height(x, self.y_lower + weights @ self.dy_lower)

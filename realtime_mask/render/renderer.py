@@ -383,7 +383,7 @@ class AvatarRenderer:
         for side, name in (("L", "left_eye"), ("R", "right_eye")):
             eye = getattr(params, name)
             if not lids_shut(eye.upper_lid, eye.lower_lid):
-                upper, lower = self.lids[side].margin_heights(w, eye.pitch_deg)
+                upper, lower = self.lids[side].margin_heights(w, eye.yaw_deg, eye.pitch_deg)
                 # only where the face falls short: values it reaches stay as
                 # given, so their frames render bit for bit the same
                 if max(abs(upper - eye.upper_lid), abs(lower - eye.lower_lid)) > SHORTFALL:
@@ -397,7 +397,8 @@ class AvatarRenderer:
         w[self._expr_map] = np.clip(np.nan_to_num(params.expression), 0.0, 1.0)
         lid_w = {}
         for side, eye in (("L", params.left_eye), ("R", params.right_eye)):
-            lid_w.update(self.lids[side].solve(w, eye.pitch_deg, eye.upper_lid, eye.lower_lid))
+            lid_w.update(self.lids[side].solve(w, eye.yaw_deg, eye.pitch_deg,
+                                               eye.upper_lid, eye.lower_lid))
         for k, v in lid_w.items():
             w[k] = v
         return w

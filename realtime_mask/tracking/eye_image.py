@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from .landmarks import EYE_CONTOURS, Landmarks
-from .lid_margin import UpperMargin, upper_lid_margin
+from .lid_margin import upper_lid_margin
 from .limbus import Limbus, limbus_circle
 from .reflex import Reflex, find_reflex
 
@@ -28,7 +28,7 @@ RADIUS_AGREEMENT = 0.04     # the two eyes' limbus radii (a turned head puts one
 class EyeImage:
     """One eye's pixel read-out in one frame."""
     reflex: Reflex | None = None
-    upper_margin: UpperMargin | None = None   # the upper lid margin in the pixels
+    upper_lid: float | None = None      # lid margin above the limbus centre, limbus radii
 
 
 def checked_limbus(gray: np.ndarray, iris_centre: np.ndarray, iris_radius: float,
@@ -99,7 +99,7 @@ def read_eye_images(rgb: np.ndarray, landmarks: Landmarks) -> dict[str, EyeImage
             return EyeImage(), None
         circle = (limbus.centre, limbus.radius)
         return (EyeImage(reflex=find_reflex(gray, circle, lids),
-                         upper_margin=upper_lid_margin(gray, circle, lids[0])), limbus)
+                         upper_lid=upper_lid_margin(gray, circle, lids[0])), limbus)
 
     out = {side: read(side) for side in EYE_CONTOURS}
     # An eye without a reflex (its limbus may show on one side only) reads

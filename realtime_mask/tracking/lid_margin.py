@@ -18,9 +18,7 @@ margin directly:
     columns stopping at that brighter sclera), taken back to where the
     departure begins (samples leaning the same way by half as much);
   - FaceMesh's upper-lid polyline, shifted vertically onto those points, gives
-    the margin: its shape, not its height. MRD1 is read off it over the
-    column where the iris sits in primary gaze, which the gaze read-out
-    places (UpperMargin.height);
+    the margin's height above the iris centre: its shape, not its height;
   - where sclera shows above the iris (on one side, every column meets the
     lid clear of the limbus), those columns meet the lid on its flanks, below
     its arch: the lid is read over the iris's middle instead, each column
@@ -39,8 +37,6 @@ at a fixed 1.08 radii, above such a lid).
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -87,26 +83,10 @@ def _columns(gray: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
     return _sample(gray, np.repeat(xs[:, None], ys.shape[1], 1), ys)
 
 
-@dataclass(frozen=True)
-class UpperMargin:
-    """The upper lid margin found in one eye's pixels: FaceMesh's upper-lid
-    polyline moved onto it, in the pixels the limbus circle was fitted in."""
-    xs: np.ndarray                     # pixels, increasing
-    ys: np.ndarray                     # pixels, y down
-    centre: tuple[float, float]        # the limbus circle
-    radius: float
-
-    def height(self, dx: float = 0.0) -> float:
-        """The margin's height above the limbus centre, in limbus radii (+ =
-        above), dx pixels to the image right of that centre: MRD1 is read over
-        the column where the iris sits in primary gaze (EyeLids.lid_column)."""
-        x, y = self.centre
-        return float((y - np.interp(x + dx, self.xs, self.ys)) / self.radius)
-
-
 def upper_lid_margin(gray: np.ndarray, limbus: tuple[np.ndarray, float],
-                     upper_polyline: np.ndarray) -> UpperMargin | None:
-    """The upper lid margin, or None where fewer than MIN_COLUMNS columns find it.
+                     upper_polyline: np.ndarray) -> float | None:
+    """Height of the upper lid margin above the limbus centre, in limbus radii
+    (+ = above), or None where fewer than MIN_COLUMNS columns find it.
     gray: float32 image; limbus: (centre, radius) in pixels; upper_polyline:
     FaceMesh's upper lid margin, corners included (pixels, sorted by x)."""
     (cx, cy), radius = limbus
@@ -146,8 +126,8 @@ def upper_lid_margin(gray: np.ndarray, limbus: tuple[np.ndarray, float],
             found_x, found_h = mid_x, mid_h
     found_y = cy - found_h * radius
     px, py = upper_polyline[:, 0], upper_polyline[:, 1]
-    shift = float(np.median(found_y - np.interp(found_x, px, py)))
-    return UpperMargin(px, py + shift, (float(cx), float(cy)), float(radius))
+    lid_y = np.interp(cx, px, py) + np.median(found_y - np.interp(found_x, px, py))
+    return float((cy - lid_y) / radius)
 
 
 def _over_the_middle(gray: np.ndarray, cx: float, cy: float, radius: float,
