@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import platform
 import time
 from pathlib import Path
@@ -22,10 +23,27 @@ def percentiles(values_ms) -> dict[str, float]:
             "p95": round(float(np.percentile(v, 95)), 3), "mean": round(float(v.mean()), 3)}
 
 
+def cpu_model() -> str:
+    """The CPU's model name and its wide vector units, so that runs on the
+    shared hosts can be told apart (timings, and the kernels MediaPipe's
+    XNNPACK picks, depend on them)."""
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return platform.processor() or "unknown"
+    name = next((line.split(":", 1)[1].strip() for line in info.splitlines()
+                 if line.startswith("model name")), platform.processor() or "unknown")
+    flags = next((line.split(":", 1)[1].split() for line in info.splitlines()
+                  if line.startswith("flags")), [])
+    vectors = [f for f in ("avx2", "avx512f", "amx_tile") if f in flags]
+    return f"{name} ({', '.join(vectors) or 'no avx2'})"
+
+
 def emit(name: str, result: dict) -> Path:
     """Print the JSON result and save it under benchmarks/results/."""
     result = {"benchmark": name, "when": time.strftime("%Y-%m-%dT%H:%M:%S"),
-              "machine": {"cpu_count": __import__("os").cpu_count(), "platform": platform.platform()},
+              "machine": {"cpu_count": os.cpu_count(), "cpu": cpu_model(),
+                          "platform": platform.platform()},
               **result}
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"
