@@ -28,14 +28,17 @@ def cpu_model() -> str:
     shared hosts can be told apart (timings, and the kernels MediaPipe's
     XNNPACK picks, depend on them)."""
     try:
-        info = Path("/proc/cpuinfo").read_text()
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
     except OSError:
-        return platform.processor() or "unknown"
-    name = next((line.split(":", 1)[1].strip() for line in info.splitlines()
-                 if line.startswith("model name")), platform.processor() or "unknown")
-    flags = next((line.split(":", 1)[1].split() for line in info.splitlines()
-                  if line.startswith("flags")), [])
+        lines = []
+
+    def field(key: str) -> str:          # the first CPU's, as "key : value"
+        return next((line.split(":", 1)[1].strip() for line in lines
+                     if line.startswith(key)), "")
+
+    flags = field("flags").split()
     vectors = [f for f in ("avx2", "avx512f", "amx_tile") if f in flags]
+    name = field("model name") or platform.processor() or "unknown"
     return f"{name} ({', '.join(vectors) or 'no avx2'})"
 
 
