@@ -1,7 +1,9 @@
 """What the clinical read-out says about real people without known eye signs.
 
 The real clips in ../shared/data/videos show people talking, nodding or
-animated portraits; none is known to have an eye sign. Each clip (its first
+animated portraits; none is known to have an eye sign (though the woman in
+liveportrait_d6 crosses her eyes on purpose at times, a real convergence
+that reads about 24 degrees). Each clip (its first
 --frames frames) goes through the masker, and its MaskParams are measured as
 a doctor's report would measure them. Every sign reported here is presumably
 a false one, and the medians show systematic biases that synthetic patients
