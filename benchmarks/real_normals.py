@@ -3,9 +3,9 @@
 The real clips in ../shared/data/videos show people talking, nodding or
 animated portraits; none is known to have an eye sign (though the woman in
 liveportrait_d6 crosses her eyes on purpose at times, a real convergence
-that reads about 24 degrees). Each clip (its first
---frames frames) goes through the masker, and its MaskParams are measured as
-a doctor's report would measure them. Every sign reported here is presumably
+that reads about 24 degrees). Each clip (its first --frames frames) goes
+through the masker, and its MaskParams are measured as a doctor's report
+would measure them. Every sign reported here is presumably
 a false one, and the medians show systematic biases that synthetic patients
 cannot show (they share the avatar's renderer): MRD1 (normal adults: about
 3.5-5 mm) and the vertical deviation (about 0 in a population).
