@@ -123,6 +123,8 @@ class Steerer:
         consider(start)
         current = {s: best[s][1].copy() for s in SIDES}
         for _ in range(STEPS):
+            # the first read draws each eye at its better start together: a
+            # new picture when the two eyes started from different offsets
             got = consider(current)
             if got is None:
                 break
